@@ -1,0 +1,97 @@
+/*
+ * kern.h - the platform instance ("kern"): the CPUs a stack runs on.
+ *
+ * A kern owns N CPU threads (default: the online cores), each pinned, each with its own
+ * continuation queues, timer wheel, object-pool caches and counters; a worker pool for
+ * continuations that may sleep; the giant lock; the clock; and the lock-class registry.
+ * Several stacks (vnets) may share one kern, and a process may hold several kerns (a
+ * 1-CPU and a 2-CPU one side by side, a normal and a giant one).  Everything protocol code
+ * needs from its host comes through this layer, so the protocol code could move into a
+ * kernel where kern is the kernel itself.
+ *
+ * src/kern/ is the only place allowed mutable process-wide state (the thread-local
+ * "current CPU" below, the RCU registration).
+ */
+#ifndef SMPNET_KERN_H
+#define SMPNET_KERN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CACHE_LINE	64
+#define __cacheline_aligned	__attribute__((aligned(CACHE_LINE)))
+#define __predict_true(x)	__builtin_expect(!!(x), 1)
+#define __predict_false(x)	__builtin_expect(!!(x), 0)
+#ifndef container_of
+#define container_of(p, type, member) \
+	((type *)(void *)((char *)(p) - offsetof(type, member)))
+#endif
+
+#define KERN_MAXCPU	64
+
+struct kern;
+struct ktime_ops;
+
+struct kern_config {
+	int	ncpu;		/* CPU threads; 0 = online cores; at most KERN_MAXCPU */
+	int	nworkers;	/* worker-pool threads for sleeping continuations; 0 = ncpu */
+	bool	giant;		/* one global mutex around all work; SMPNET_GIANT=1 forces it */
+	bool	nopin;		/* do not pin CPU threads to cores */
+	const struct ktime_ops *time;	/* NULL: the monotonic clock (ktime.h) */
+};
+
+/*
+ * Create a kern and start its CPU threads.  Returns NULL with errno set (EINVAL for a
+ * bad config, ENOMEM, or the error of thread creation).  May block.
+ */
+struct kern *kern_create(const struct kern_config *cfg);
+
+/*
+ * Stop the CPU threads (pending continuations are run or discarded, as documented in
+ * kcont.h), wait for RCU callbacks, free everything.  Must not be called from a thread of
+ * this kern.  Every object allocated from its pools must have been returned.
+ */
+void kern_destroy(struct kern *k);
+
+int kern_ncpu(const struct kern *k);
+bool kern_giant(const struct kern *k);
+
+/*
+ * The calling thread's CPU.  Each CPU thread of a kern sets this once; any other thread
+ * (an application thread calling into a stack) has k == NULL and idx == -1.
+ */
+struct kcpu_self {
+	struct kern	*ks_kern;
+	int		 ks_idx;
+};
+extern _Thread_local struct kcpu_self kcpu_self_tls;
+
+/* Index of the calling thread's CPU in k, or -1 if it is not one of k's CPU threads. */
+static inline int
+kcpu_index(const struct kern *k)
+{
+	return kcpu_self_tls.ks_kern == k ? kcpu_self_tls.ks_idx : -1;
+}
+
+/* The calling CPU thread's kern, or NULL. */
+static inline struct kern *
+kcpu_kern(void)
+{
+	return kcpu_self_tls.ks_kern;
+}
+
+/*
+ * Per-CPU slot for k: the CPU index on a CPU thread of k, kern_ncpu(k) on any other
+ * thread (the one shared "foreign" slot, which must be updated atomically).  Per-CPU
+ * arrays therefore have kern_ncpu(k) + 1 entries.
+ */
+static inline int
+kcpu_slot(const struct kern *k, int ncpu)
+{
+	int idx = kcpu_index(k);
+
+	return idx >= 0 ? idx : ncpu;
+}
+
+#endif /* SMPNET_KERN_H */
