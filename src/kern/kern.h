@@ -58,6 +58,14 @@ int kern_ncpu(const struct kern *k);
 bool kern_giant(const struct kern *k);
 
 /*
+ * The giant lock.  In giant mode every continuation, timer and socket call runs between
+ * kern_giant_enter() and kern_giant_exit(); in normal mode both are a predicted-false
+ * branch.  Recursive on the owning thread (a socket call made from a continuation).
+ */
+void kern_giant_enter(struct kern *k);
+void kern_giant_exit(struct kern *k);
+
+/*
  * The calling thread's CPU.  Each CPU thread of a kern sets this once; any other thread
  * (an application thread calling into a stack) has k == NULL and idx == -1.
  */
