@@ -10,6 +10,10 @@
  *   smpnet-giant    per-CPU caches, but every get and free inside one global pthread
  *                   mutex: a stand-in for kern_giant_enter/exit until the giant lock is
  *                   merged (then this should take the kern's giant lock instead)
+ * Cases *-getfree-Ncpu: each thread gets a burst and frees it.  Case mbuf-xcpu-2cpu: CPU 0
+ * gets mbufs and passes them through a single-producer ring to CPU 1, which frees them
+ * (a packet received on one CPU and consumed on another): the frees fill magazines on
+ * CPU 1 that must travel back to CPU 0 through the depot.
  * Metric: ops_per_s, one op = one get plus one free, summed over the threads; median of
  * opts->repeat runs with the spread.  The bench name is "kern" (the lead folds this into
  * the kern benchmark); the table entry "mbuf" runs it alone.
@@ -19,6 +23,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +41,19 @@
 enum { IMPL_CACHE, IMPL_NOCACHE, IMPL_GIANT, NIMPL };
 static const char *const impl_names[NIMPL] = { "smpnet", "smpnet-nocache", "smpnet-giant" };
 
+#define RING	1024
+
+/* Single-producer single-consumer ring for the cross-CPU case. */
+struct bm_ring {
+	_Atomic uint64_t tail __attribute__((aligned(64)));	/* producer's */
+	_Atomic uint64_t head __attribute__((aligned(64)));	/* consumer's */
+	_Atomic bool	 stop;		/* producer finished (release after last tail) */
+	struct mbuf	*slot[RING];
+};
+
 struct bm_run {
 	struct mbuf_pools *mp;
+	struct bm_ring	*ring;		/* cross-CPU case only */
 	pthread_mutex_t	*giant;		/* NULL unless smpnet-giant */
 	const struct kern *k;		/* fake kern identity */
 	bool		 cluster;
@@ -101,6 +117,67 @@ bm_burst(const struct bm_run *r)
 	return fails;
 }
 
+/* Producer: get mbufs and push them until the deadline.  Returns failed gets. */
+static uint64_t
+bm_produce(const struct bm_run *r, uint64_t end)
+{
+	struct bm_ring *q = r->ring;
+	uint64_t t = 0, fails = 0;
+	struct mbuf *m;
+
+	while (bench_now_ns() < end) {
+		for (int i = 0; i < 256; i++) {
+			/* acquire: pairs with the consumer's release of head (slot is free) */
+			while (t - atomic_load_explicit(&q->head, memory_order_acquire) == RING)
+				sched_yield();
+			if ((m = bm_get(r)) == NULL) {
+				fails++;
+				continue;
+			}
+			q->slot[t % RING] = m;
+			/* release: the slot's contents before the consumer's acquire of tail */
+			atomic_store_explicit(&q->tail, ++t, memory_order_release);
+		}
+	}
+	/* release: every push happens before the consumer sees stop */
+	atomic_store_explicit(&q->stop, true, memory_order_release);
+	return fails;
+}
+
+/* Consumer: pop and free until the producer stops and the ring is empty. */
+static uint64_t
+bm_consume(const struct bm_run *r)
+{
+	struct bm_ring *q = r->ring;
+	uint64_t h = 0, n = 0;
+
+	for (;;) {
+		/* acquire: pairs with the producer's release of stop, then of tail */
+		bool stop = atomic_load_explicit(&q->stop, memory_order_acquire);
+
+		if (h == atomic_load_explicit(&q->tail, memory_order_acquire)) {
+			if (stop)
+				return n;
+			sched_yield();
+			continue;
+		}
+		bm_free(r, q->slot[h % RING]);
+		/* release: our read of the slot before the producer reuses it */
+		atomic_store_explicit(&q->head, ++h, memory_order_release);
+		n++;
+	}
+}
+
+static void
+bm_local(const struct bm_run *r, uint64_t end, uint64_t *ops, uint64_t *fails)
+{
+	do {
+		for (int i = 0; i < 64; i++)
+			*fails += bm_burst(r);
+		*ops += 64 * BURST;
+	} while (bench_now_ns() < end);
+}
+
 static void *
 bm_thread_main(void *arg)
 {
@@ -112,12 +189,14 @@ bm_thread_main(void *arg)
 	kcpu_self_tls.ks_idx = t->cpu;
 	pthread_barrier_wait(&r->bar);
 	end = bench_now_ns() + (uint64_t)(r->seconds * 1e9);
-	do {
-		for (int i = 0; i < 64; i++)
-			fails += bm_burst(r);
-		ops += 64 * BURST;
-	} while (bench_now_ns() < end);
-	atomic_fetch_add_explicit(&r->ops, ops - fails, memory_order_relaxed);
+	if (r->ring == NULL) {
+		bm_local(r, end, &ops, &fails);
+		ops -= fails;
+	} else if (t->cpu == 0)
+		fails = bm_produce(r, end);
+	else
+		ops = bm_consume(r);
+	atomic_fetch_add_explicit(&r->ops, ops, memory_order_relaxed);
 	atomic_fetch_add_explicit(&r->fails, fails, memory_order_relaxed);
 	kcpu_self_tls.ks_kern = NULL;
 	kcpu_self_tls.ks_idx = -1;
@@ -149,8 +228,10 @@ bm_measure(struct bm_run *r, int nthr)
 }
 
 static int
-bm_case(const struct bench_opts *opts, const char *name, bool cluster, int nthr)
+bm_case(const struct bench_opts *opts, const char *name, bool cluster, int nthr,
+    bool xcpu)
 {
+	static struct bm_ring ring;
 	static char fake_kern;	/* identity only */
 	static double samples[NIMPL][MAXREPEAT];
 	pthread_mutex_t giant = PTHREAD_MUTEX_INITIALIZER;
@@ -169,7 +250,9 @@ bm_case(const struct bench_opts *opts, const char *name, bool cluster, int nthr)
 		return -ENOMEM;
 	for (int rep = 0; rep < n; rep++)
 		for (int impl = 0; impl < NIMPL; impl++) {
+			memset(&ring, 0, sizeof(ring));
 			r = (struct bm_run){ .mp = impl == IMPL_NOCACHE ? nocache : cached,
+			    .ring = xcpu ? &ring : NULL,
 			    .giant = impl == IMPL_GIANT ? &giant : NULL, .k = cfg.owner,
 			    .cluster = cluster, .seconds = opts->seconds };
 			samples[impl][rep] = bm_measure(&r, nthr);
@@ -187,16 +270,23 @@ bm_case(const struct bench_opts *opts, const char *name, bool cluster, int nthr)
 int
 bench_kern_mbuf(const struct bench_opts *opts)
 {
-	static const struct { const char *name; bool cluster; int nthr; } cases[] = {
-		{ "mbuf-getfree-1cpu", false, 1 },
-		{ "mbuf-getfree-2cpu", false, 2 },
-		{ "cluster-getfree-1cpu", true, 1 },
-		{ "cluster-getfree-2cpu", true, 2 },
+	static const struct {
+		const char *name;
+		bool cluster;
+		int nthr;
+		bool xcpu;
+	} cases[] = {
+		{ "mbuf-getfree-1cpu", false, 1, false },
+		{ "mbuf-getfree-2cpu", false, 2, false },
+		{ "cluster-getfree-1cpu", true, 1, false },
+		{ "cluster-getfree-2cpu", true, 2, false },
+		{ "mbuf-xcpu-2cpu", false, 2, true },
 	};
 	int error;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if ((error = bm_case(opts, cases[i].name, cases[i].cluster, cases[i].nthr)))
+		if ((error = bm_case(opts, cases[i].name, cases[i].cluster, cases[i].nthr,
+		    cases[i].xcpu)))
 			return error;
 	return 0;
 }
