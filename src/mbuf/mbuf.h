@@ -135,6 +135,8 @@ struct mbuf {
 };
 _Static_assert(sizeof(struct mbuf) == MSIZE, "mbuf is MSIZE bytes");
 _Static_assert(offsetof(struct mbuf, m_pkthdr) == 40, "header is 5 words");
+_Static_assert(offsetof(struct mbuf, m_ext) == CACHE_LINE,
+    "header and packet header share the first cache line");
 _Static_assert(offsetof(struct mbuf, m_dat) == MHDRSZ, "MHDRSZ matches the layout");
 _Static_assert(MLEN >= 160, "room for Ethernet + IPv6 + TCP headers");
 

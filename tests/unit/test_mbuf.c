@@ -56,6 +56,8 @@ struct pkt {
 	unsigned char	*ref;	/* MAXPKT + slack bytes */
 	int		 len;
 	bool		 hdr;	/* m carries a packet header */
+	uint32_t	 rcvif;	/* ... with these fields */
+	uint32_t	 flowid;
 };
 
 struct sibling {
@@ -99,6 +101,10 @@ static void
 check_pkt(struct pkt *p)
 {
 	check_chain(p->m, p->ref, p->len, p->hdr);
+	if (p->hdr) {
+		assert_int_equal(p->m->m_pkthdr.rcvif, p->rcvif);
+		assert_int_equal(p->m->m_pkthdr.flowid, p->flowid);
+	}
 }
 
 static void
@@ -211,6 +217,8 @@ new_pkt(struct pkt *p, int len, bool hdr)
 	fill_bytes(p->ref, len);
 	p->len = len;
 	p->hdr = hdr;
+	p->rcvif = 7;
+	p->flowid = 0xabcd;
 	p->m = build_chain(p->ref, len, hdr);
 	check_pkt(p);
 }
@@ -326,6 +334,8 @@ op_split(struct pkt *p)
 	assert_non_null(t);
 	check_chain(p->m, p->ref, k, p->hdr);
 	check_chain(t, p->ref + k, p->len - k, p->hdr);
+	if (p->hdr)
+		assert_int_equal(t->m_pkthdr.flowid, p->flowid);
 	if (rnd(2)) {
 		if (p->hdr)
 			m_catpkt(p->m, t);
@@ -401,6 +411,8 @@ op_devget(struct pkt *p)
 	m_freem(p->m);
 	p->m = m;
 	p->hdr = true;
+	p->rcvif = 3;
+	p->flowid = 0;
 }
 
 static void
