@@ -18,7 +18,9 @@
  * release/acquire pair.  Any thread may free an mbuf: it remembers its mbuf_pools.
  * Reference counts: increment relaxed (the incrementer already holds a reference),
  * decrement acq_rel (release: my reads and writes of the data happen before the free;
- * acquire: the freeing thread sees every other holder's accesses), free on zero;
+ * acquire: the freeing thread sees every other holder's accesses), free on zero (a
+ * holder that loads the count as 1 with acquire is the last and frees without the
+ * decrement);
  * M_WRITABLE loads the count with acquire (pairs with the decrements of the other
  * holders, so their reads happen before my writes).
  *
