@@ -621,6 +621,36 @@ test_prepend_pullup_shapes(void **state)
 	m_freem(m);
 }
 
+/* in_cksum_mbuf at every offset 0..2000 of a chain of odd-sized pieces vs flat. */
+static void
+test_cksum_every_offset(void **state)
+{
+	static const int sizes[] = { 1, 3, 0, 7, 2, 151, 0, 1, 999, 5, 64, 1200 };
+	unsigned char *flat = malloc(4000);
+	struct mbuf *m = NULL, **tail = &m;
+	int total = 0;
+
+	(void)state;
+	fill_bytes(flat, 4000);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct mbuf *n = m_getm(mp, sizes[i], MT_DATA, 0);
+
+		assert_non_null(n);
+		assert_null(n->m_next);
+		memcpy(n->m_data, flat + total, (size_t)sizes[i]);
+		total += sizes[i];
+		*tail = n;
+		tail = &n->m_next;
+	}
+	for (int off = 0; off <= 2000 && off <= total; off++) {
+		assert_int_equal(in_cksum_mbuf(m, off, total - off),
+		    in_cksum(flat + off, (size_t)(total - off)));
+		assert_int_equal(in_cksum_mbuf(m, 0, off), in_cksum(flat, (size_t)off));
+	}
+	m_freem(m);
+	free(flat);
+}
+
 int
 main(void)
 {
@@ -628,6 +658,7 @@ main(void)
 		cmocka_unit_test(test_random_sequences),
 		cmocka_unit_test(test_pools_balance),
 		cmocka_unit_test(test_shared_cluster_readonly),
+		cmocka_unit_test(test_cksum_every_offset),
 		cmocka_unit_test(test_bad_ranges),
 		cmocka_unit_test(test_prepend_pullup_shapes),
 		cmocka_unit_test(test_enobufs),
