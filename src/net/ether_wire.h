@@ -38,6 +38,7 @@ struct ether_view {
 	uint16_t	 ev_tci;	/* 802.1Q tag control information, 0 if untagged */
 	bool		 ev_tagged;
 };
+_Static_assert(sizeof(struct ether_view) <= 24, "a view stays a few words on the stack");
 
 /*
  * Parse buf[0..len) as an Ethernet II frame into v.  Returns WIRE_OK, WIRE_TRUNCATED or

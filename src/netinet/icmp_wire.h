@@ -50,6 +50,7 @@ struct icmp_view {
 	const uint8_t	*icv_buf;
 	size_t		 icv_len;
 };
+_Static_assert(sizeof(struct icmp_view) <= 16, "a view stays a few words on the stack");
 
 /* Parse buf[0..len): WIRE_OK or WIRE_TRUNCATED.  Pure; never blocks. */
 enum wire_reason icmp_parse(struct icmp_view *v, const void *buf, size_t len);
