@@ -16,6 +16,7 @@
 #ifndef SMPNET_NETINET_ICMP_WIRE_H
 #define SMPNET_NETINET_ICMP_WIRE_H
 
+#include <netinet/ip_icmp.h>	/* ICMP_* type and code numbers */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,24 +27,7 @@
 #define ICMP_HDR_LEN		8
 #define ICMP_QUOTE_MIN_L4	8	/* payload bytes an error must quote */
 
-#define ICMP_ECHOREPLY		0
-#define ICMP_UNREACH		3
-#define ICMP_SOURCEQUENCH	4
-#define ICMP_REDIRECT		5
-#define ICMP_ECHO		8
-#define ICMP_TIMXCEED		11
-#define ICMP_PARAMPROB		12
-
-/* Codes of ICMP_UNREACH. */
-#define ICMP_UNREACH_NET	0
-#define ICMP_UNREACH_HOST	1
-#define ICMP_UNREACH_PROTOCOL	2
-#define ICMP_UNREACH_PORT	3
-#define ICMP_UNREACH_NEEDFRAG	4
-#define ICMP_UNREACH_SRCFAIL	5
-/* Codes of ICMP_TIMXCEED. */
-#define ICMP_TIMXCEED_INTRANS	0
-#define ICMP_TIMXCEED_REASS	1
+/* Types and codes: ICMP_ECHO, ICMP_UNREACH_NEEDFRAG, ... from <netinet/ip_icmp.h>. */
 
 /* A parsed ICMP message.  Caller-owned; valid while its buffer is. */
 struct icmp_view {
@@ -65,18 +49,18 @@ static inline uint16_t icmp_echo_seq(const struct icmp_view *v) { return wire_ge
 /* Unreachable / needfrag: the next-hop MTU (0 from pre-RFC 1191 routers). */
 static inline uint16_t icmp_nexthop_mtu(const struct icmp_view *v) { return wire_get16(v->icv_buf + 6); }
 /* Parameter problem: offset of the bad byte in the quoted header. */
-static inline uint8_t icmp_pptr(const struct icmp_view *v) { return v->icv_buf[4]; }
+static inline uint8_t icmp_param_ptr(const struct icmp_view *v) { return v->icv_buf[4]; }
 /* Redirect: the better gateway, host order. */
 static inline uint32_t icmp_gateway(const struct icmp_view *v) { return wire_get32(v->icv_buf + 4); }
 
 static inline const uint8_t *
-icmp_data(const struct icmp_view *v)
+icmp_payload(const struct icmp_view *v)
 {
 	return v->icv_buf + ICMP_HDR_LEN;
 }
 
 static inline size_t
-icmp_data_len(const struct icmp_view *v)
+icmp_payload_len(const struct icmp_view *v)
 {
 	return v->icv_len - ICMP_HDR_LEN;
 }
