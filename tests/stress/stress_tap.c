@@ -56,7 +56,8 @@ struct stress {
 	_Atomic uint64_t sent[NQ];		/* [a] phase A frames sent by queue */
 	_Atomic uint64_t got;			/* [a] phase B frames received */
 	_Atomic uint64_t seen[NFLOWS][NFRAMES / 64];	/* [a] phase B: one bit per frame */
-	_Atomic uint64_t dups, corrupt, reorders;	/* [a] */
+	/* [a] relaxed increments; read only after the threads that write them are joined */
+	_Atomic uint64_t dups, corrupt, reorders;
 	_Atomic uint64_t per_queue[NQ];		/* [a] phase B frames per queue */
 	_Atomic bool	 stop;			/* [a] phase B: readers may stop */
 };
@@ -179,7 +180,7 @@ phase_a(struct stress *s)
 		atomic_store_explicit(rx_counter(s, q), 0, memory_order_relaxed);
 	}
 	printf("phase A: %d frames from %d queues, exactly once; %llu out of order\n",
-	    NQ * NFRAMES, NQ, (unsigned long long)atomic_load(&s->reorders));
+	    NQ * NFRAMES, NQ, (unsigned long long)atomic_load_explicit(&s->reorders, memory_order_relaxed));
 }
 
 /* ---- phase B: Linux -> TAP ------------------------------------------------------- */
@@ -274,6 +275,9 @@ send_b(struct stress *s, const uint8_t *f, size_t len)
 	}
 }
 
+/* After the readers were joined (pthread_join orders their writes): relaxed loads. */
+#define LOAD_JOINED(p)	atomic_load_explicit((p), memory_order_relaxed)
+
 static void
 check_b(struct stress *s)
 {
@@ -282,17 +286,17 @@ check_b(struct stress *s)
 
 	for (flow = 0; flow < NFLOWS; flow++)
 		for (i = 0; i < NFRAMES / 64; i++)
-			if (atomic_load(&s->seen[flow][i]) != ~0ull)
+			if (LOAD_JOINED(&s->seen[flow][i]) != ~0ull)
 				FAIL("phase B: flow %d missing frames in word %d", flow, i);
-	if (atomic_load(&s->dups) || atomic_load(&s->corrupt))
+	if (LOAD_JOINED(&s->dups) || LOAD_JOINED(&s->corrupt))
 		FAIL("phase B: %llu duplicates, %llu corrupt",
-		    (unsigned long long)atomic_load(&s->dups),
-		    (unsigned long long)atomic_load(&s->corrupt));
+		    (unsigned long long)LOAD_JOINED(&s->dups),
+		    (unsigned long long)LOAD_JOINED(&s->corrupt));
 	printf("phase B: %d frames in %d flows, exactly once; per queue:", NFLOWS * NFRAMES,
 	    NFLOWS);
 	for (q = 0; q < NQ; q++) {
-		sum += atomic_load(&s->per_queue[q]);
-		printf(" %llu", (unsigned long long)atomic_load(&s->per_queue[q]));
+		sum += LOAD_JOINED(&s->per_queue[q]);
+		printf(" %llu", (unsigned long long)LOAD_JOINED(&s->per_queue[q]));
 	}
 	printf("\n");
 	if (sum != (uint64_t)NFLOWS * NFRAMES)
