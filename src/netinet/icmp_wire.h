@@ -4,7 +4,7 @@
  *
  * icmp_parse() checks once that the 8-byte header is present; every accessor of the
  * header (type, code, and the "rest of header" word read as echo id/sequence, next-hop
- * MTU, pointer or gateway) is then safe, and the data is [8, len).
+ * MTU, pointer or gateway) is then safe, and the payload (icmp_payload) is [8, len).
  *
  * icmp_quote_parse() is the second, separate check for error messages (unreachable,
  * source quench, redirect, time exceeded, parameter problem): the data must hold an IPv4
