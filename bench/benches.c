@@ -10,5 +10,11 @@ static const struct bench bench_mbuf = { "mbuf",
 
 const struct bench *const bench_table[] = {
 	&bench_mbuf,
+extern const struct bench bench_wire;
+
+
+const struct bench *const bench_table[] = {
+	&bench_wire,
+
 	NULL
 };
