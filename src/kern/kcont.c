@@ -414,16 +414,36 @@ kcont_cancel(struct kcont *kc)
 	return was;
 }
 
-bool
+/*
+ * Back off while halt waits.  A caller inside the giant lock (giant mode: every
+ * continuation) lets it go meanwhile, as the run being waited for may need it.
+ */
+static void
+kc_halt_wait(struct kern *k, unsigned *n)
+{
+	int depth;
+
+	if (!k->k_giant || !kmutex_owned(&k->k_giant_mtx)) {
+		kc_backoff(n);
+		return;
+	}
+	depth = k->k_giant_depth;
+	k->k_giant_depth = 0;
+	kmutex_exit(&k->k_giant_mtx);
+	kc_backoff(n);
+	kmutex_enter(&k->k_giant_mtx);
+	k->k_giant_depth = depth;
+}
+
+unsigned
 kcont_halt(struct kcont *kc)
 {
 	struct kern *k = kc->kc_kern;
 	int self = kcpu_index(k), kick;
-	bool removed = false, done;
-	unsigned n = 0;
+	unsigned n = 0, removed = 0;
+	bool done;
 	uint32_t s;
 
-	KASSERT(!kmutex_owned(&k->k_giant_mtx));
 	for (;;) {
 		if (self >= 0) {
 			kcpu_flush(&k->k_cpus[self]);
@@ -432,7 +452,7 @@ kcont_halt(struct kcont *kc)
 		kick = -1;
 		s = kc_lock(kc);
 		if (s & KCS_PENDING)
-			removed = true;
+			removed++;
 		s &= ~KCS_PENDING;
 		s = kc_reclaim(kc, s, self, true, &kick);
 		done = !(s & KCS_RUNNING) && kcs_loc(s) == LOC_NONE;
@@ -440,7 +460,7 @@ kcont_halt(struct kcont *kc)
 		kc_kick(k, kick);
 		if (done)
 			return removed;
-		kc_backoff(&n);
+		kc_halt_wait(k, &n);
 	}
 }
 
