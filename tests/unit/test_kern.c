@@ -169,7 +169,7 @@ struct timer {
 	uint64_t	deadline;
 	uint64_t	fired_at;
 	int		seq;
-	_Atomic int	*fired;
+	_Atomic int	*order, *fired;
 };
 
 static void
@@ -178,7 +178,8 @@ timer_fn(void *arg)
 	struct timer *t = arg;
 
 	t->fired_at = sim_now(t->clk);
-	t->seq = atomic_fetch_add(t->fired, 1);
+	t->seq = atomic_fetch_add(t->order, 1);
+	atomic_fetch_add(t->fired, 1);		/* after the stores the test reads */
 }
 
 struct arm_ctx {
@@ -204,7 +205,7 @@ test_timer_order(void **state)
 	static struct simclock clk;
 	static struct timer t[NTIMERS];
 	struct arm_ctx a;
-	_Atomic int fired = 0;
+	_Atomic int fired = 0, order = 0;
 	unsigned seed = 12345;
 	int i, by_seq[NTIMERS];
 	struct kern *k;
@@ -219,6 +220,7 @@ test_timer_order(void **state)
 		kcont_init(&t[i].kc, k, timer_fn, &t[i], NULL, 0);
 		t[i].clk = &clk;
 		t[i].fired = &fired;
+		t[i].order = &order;
 		/* 1 ns .. 20 ms, some equal, many in the same wheel tick */
 		t[i].deadline = atomic_load(&clk.now) + 1 + (uint64_t)(rand_r(&seed) % 20000) * 1000;
 	}
@@ -247,7 +249,7 @@ test_timer_order(void **state)
 struct prio_ctx {
 	struct kcont	drv;
 	struct kcont	hi[5], lo[5];
-	_Atomic int	seq;
+	_Atomic int	order, seq;
 	int		hi_seq[5], lo_seq[5];
 };
 
@@ -256,7 +258,8 @@ static struct prio_ctx *prio_cur;
 static void
 rec_fn(void *arg)
 {
-	*(int *)arg = atomic_fetch_add(&prio_cur->seq, 1);
+	*(int *)arg = atomic_fetch_add(&prio_cur->order, 1);
+	atomic_fetch_add(&prio_cur->seq, 1);	/* after the store the test reads */
 }
 
 static void
@@ -281,6 +284,7 @@ test_priorities(void **state)
 	(void)state;
 	prio_cur = &p;
 	atomic_init(&p.seq, 0);
+	atomic_init(&p.order, 0);
 	kcont_init(&p.drv, k, prio_drv, &p, NULL, 0);
 	for (i = 0; i < 5; i++) {
 		kcont_init(&p.lo[i], k, rec_fn, &p.lo_seq[i], NULL, 0);
