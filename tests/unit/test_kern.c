@@ -580,6 +580,82 @@ test_giant(void **state)
 	kern_destroy(k);
 }
 
+/* --- halt from a CPU thread: own run queue, own outbox, another CPU's wheel --- */
+
+struct halt_ctx {
+	struct kcont	drv, x, y;
+	_Atomic int	done, ran;
+	unsigned	hy, hx, hx2;
+	bool		px;
+};
+
+static void
+halt_nop(void *arg)
+{
+	atomic_fetch_add(&((struct halt_ctx *)arg)->ran, 1);
+}
+
+static void
+halt_drv(void *arg)
+{
+	struct halt_ctx *h = arg;
+
+	kcont_schedule(&h->x, 1, 30ull * 1000000000ull);	/* via our outbox */
+	kcont_schedule(&h->y, KCPU_CURRENT, 0);		/* our run queue */
+	h->hy = kcont_halt(&h->y);
+	h->px = kcont_pending(&h->x);
+	h->hx = kcont_halt(&h->x);				/* notice to CPU 1 */
+	h->hx2 = kcont_halt(&h->x);
+	atomic_store(&h->done, 1);
+}
+
+static void
+test_halt_from_cpu(void **state)
+{
+	struct kern *k = mk(2, false, NULL);
+	struct halt_ctx h = { 0 };
+
+	(void)state;
+	kcont_init(&h.drv, k, halt_drv, &h, NULL, 0);
+	kcont_init(&h.x, k, halt_nop, &h, NULL, 0);
+	kcont_init(&h.y, k, halt_nop, &h, NULL, KC_PRIO_HIGH);
+	assert_int_equal(kcont_schedule(&h.drv, 0, 0), 0);
+	assert_true(wait_ge(&h.done, 1));
+	assert_int_equal(h.hy, 1);
+	assert_true(h.px);
+	assert_int_equal(h.hx, 1);
+	assert_int_equal(h.hx2, 0);
+	assert_int_equal(atomic_load(&h.ran), 0);
+	kcont_halt(&h.drv);
+	kern_destroy(k);
+}
+
+static void
+test_rwlock(void **state)
+{
+	static const struct klock_class cls = { "test_rw" };
+	struct kern *k = mk(1, false, NULL);
+	struct krwlock rw;
+	struct klock_stat st;
+
+	(void)state;
+	assert_int_equal(krwlock_init(&rw, k, &cls), 0);
+	krwlock_write_enter(&rw);
+	assert_true(krwlock_write_owned(&rw));
+	krwlock_exit(&rw);
+	assert_false(krwlock_write_owned(&rw));
+	krwlock_read_enter(&rw);
+	krwlock_read_enter(&rw);		/* readers share */
+	assert_false(krwlock_write_owned(&rw));
+	krwlock_exit(&rw);
+	krwlock_exit(&rw);
+	assert_int_equal(klock_stats_get(k, "test_rw", &st), 0);
+	assert_int_equal(st.acquisitions, 3);
+	assert_int_equal(st.contended, 0);
+	krwlock_fini(&rw);
+	kern_destroy(k);
+}
+
 static void
 test_create_errors(void **state)
 {
@@ -607,6 +683,8 @@ main(void)
 		cmocka_unit_test(test_lock_stats),
 		cmocka_unit_test(test_pcounter),
 		cmocka_unit_test(test_giant),
+		cmocka_unit_test(test_halt_from_cpu),
+		cmocka_unit_test(test_rwlock),
 		cmocka_unit_test(test_create_errors),
 	};
 
