@@ -657,6 +657,37 @@ test_rwlock(void **state)
 }
 
 static void
+test_lock_order(void **state)
+{
+	static const struct klock_class ca = { "order_a" }, cb = { "order_b" };
+	struct kern *k = mk(1, false, NULL);
+	struct kmutex a, b;
+
+	(void)state;
+	assert_int_equal(kmutex_init(&a, k, &ca), 0);
+	assert_int_equal(kmutex_init(&b, k, &cb), 0);
+	kmutex_enter(&a);
+	kmutex_enter(&b);
+	kmutex_exit(&b);
+	kmutex_exit(&a);
+	kmutex_enter(&a);		/* same order again: fine */
+	kmutex_enter(&b);
+	kmutex_exit(&a);		/* released out of order: fine */
+	kmutex_exit(&b);
+	assert_int_equal(klock_order_violations(k), 0);
+	kmutex_enter(&b);		/* b then a: reversal */
+	kmutex_enter(&a);
+	kmutex_exit(&a);
+	kmutex_exit(&b);
+#ifndef NDEBUG
+	assert_int_equal(klock_order_violations(k), 1);
+#endif
+	kmutex_fini(&b);
+	kmutex_fini(&a);
+	kern_destroy(k);
+}
+
+static void
 test_create_errors(void **state)
 {
 	struct kern_config cfg = { .ncpu = KERN_MAXCPU + 1 };
@@ -685,6 +716,7 @@ main(void)
 		cmocka_unit_test(test_giant),
 		cmocka_unit_test(test_halt_from_cpu),
 		cmocka_unit_test(test_rwlock),
+		cmocka_unit_test(test_lock_order),
 		cmocka_unit_test(test_create_errors),
 	};
 
