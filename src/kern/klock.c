@@ -216,6 +216,25 @@ klock_stats_lookup(struct kern *k, const struct klock_class *cls)
 
 /* --- kmutex --- */
 
+/*
+ * An adaptive mutex (glibc: spins briefly while the owner runs, then sleeps), as
+ * NetBSD's adaptive kmutex: critical sections are short, and sleeping on every contended
+ * acquisition would turn the giant lock into a convoy of futex wake-ups that no kernel
+ * giant lock suffers, making the giant-mode baseline unfairly slow.
+ */
+static int
+kmutex_pthread_init(pthread_mutex_t *mtx)
+{
+	pthread_mutexattr_t attr;
+	int error;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	error = pthread_mutex_init(mtx, &attr);
+	pthread_mutexattr_destroy(&attr);
+	return error;
+}
+
 int
 kmutex_init(struct kmutex *m, struct kern *k, const struct klock_class *cls)
 {
@@ -224,7 +243,7 @@ kmutex_init(struct kmutex *m, struct kern *k, const struct klock_class *cls)
 	m->km_stats = klock_stats_lookup(k, cls);
 	if (m->km_stats == NULL)
 		return -ENOMEM;
-	error = pthread_mutex_init(&m->km_mtx, NULL);
+	error = kmutex_pthread_init(&m->km_mtx);
 	if (error != 0)
 		return -error;
 	atomic_init(&m->km_owner, 0);
