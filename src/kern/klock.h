@@ -1,6 +1,7 @@
 /*
- * klock.h - locks with statistics: kmutex (sleeping mutex), krwlock (readers/writer),
- * kspin (spin lock for a few instructions).
+ * klock.h - locks with statistics: kmutex (adaptive mutex: spins briefly while the
+ * owner runs, then sleeps), krwlock (readers/writer), kspin (spin lock for a few
+ * instructions).
  *
  * Every lock belongs to a class, a const descriptor with a name that protocol code
  * defines without a mutable global:
