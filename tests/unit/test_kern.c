@@ -500,6 +500,59 @@ pc_thread(void *arg)
 	return NULL;
 }
 
+/* --- per-CPU storage: each CPU thread gets its own element, others the last --- */
+
+struct pcpu_elem {
+	int	owner;
+	char	pad[8];
+};
+
+struct pcpu_ctx {
+	struct kcont	 kc[3];
+	struct kern	*k;
+	void		*base;
+	_Atomic int	 done;
+};
+
+static void
+pcpu_fn(void *arg)
+{
+	struct pcpu_ctx *p = arg;
+	struct pcpu_elem *e = pcpu_self(p->base, p->k, struct pcpu_elem);
+
+	e->owner = kcpu_index(p->k) + 1;
+	atomic_fetch_add(&p->done, 1);
+}
+
+static void
+test_pcpu_storage(void **state)
+{
+	struct kern *k = mk(3, false, NULL);
+	struct pcpu_ctx p = { .k = k };
+	struct pcpu_elem *e;
+	int i;
+
+	(void)state;
+	p.base = pcpu_alloc(k, sizeof(struct pcpu_elem));
+	assert_non_null(p.base);
+	for (i = 0; i < 3; i++) {
+		kcont_init(&p.kc[i], k, pcpu_fn, &p, NULL, 0);
+		assert_int_equal(kcont_schedule(&p.kc[i], i, 0), 0);
+	}
+	assert_true(wait_ge(&p.done, 3));
+	for (i = 0; i < 3; i++) {
+		e = pcpu_at(p.base, sizeof(struct pcpu_elem), i);
+		assert_int_equal(e->owner, i + 1);
+		assert_int_equal((uintptr_t)e % CACHE_LINE, 0);
+		kcont_halt(&p.kc[i]);
+	}
+	e = pcpu_self(p.base, k, struct pcpu_elem);	/* this thread: the foreign slot */
+	assert_ptr_equal(e, pcpu_at(p.base, sizeof(struct pcpu_elem), 3));
+	assert_int_equal(e->owner, 0);
+	pcpu_free(p.base);
+	kern_destroy(k);
+}
+
 static void
 test_pcounter(void **state)
 {
@@ -713,6 +766,7 @@ main(void)
 		cmocka_unit_test(test_self_resched_locked),
 		cmocka_unit_test(test_lock_stats),
 		cmocka_unit_test(test_pcounter),
+		cmocka_unit_test(test_pcpu_storage),
 		cmocka_unit_test(test_giant),
 		cmocka_unit_test(test_halt_from_cpu),
 		cmocka_unit_test(test_rwlock),
