@@ -181,8 +181,9 @@ ring_commit_single(struct ring_priv *p, struct ring_side *s, uint32_t n)
 
 /*
  * Multi side: reserve up to n by CAS on s->rs_head; *headp gets the first index.
- * The head load is acquire so the opposite tail is read after it (a stale head only
- * makes the CAS fail); the opposite tail's acquire pairs with its release store.
+ * The head load (and the CAS's reload on failure) is acquire so the opposite tail is
+ * read after it (a stale head only makes the CAS fail); the opposite tail's acquire
+ * pairs with that side's release tail store.
  */
 static inline uint32_t
 ring_reserve_multi(struct ring_side *s, _Atomic uint32_t *other_tail, uint32_t cap,
@@ -197,7 +198,7 @@ ring_reserve_multi(struct ring_side *s, _Atomic uint32_t *other_tail, uint32_t c
 		if (m == 0)
 			return 0;
 	} while (!atomic_compare_exchange_weak_explicit(&s->rs_head, &head, head + m,
-	    memory_order_relaxed, memory_order_acquire));
+	    memory_order_acquire, memory_order_acquire));
 	*headp = head;
 	return m;
 }
