@@ -3,9 +3,12 @@
  */
 #include "bench.h"
 
+extern const struct bench bench_queue;
+
 
 
 const struct bench *const bench_table[] = {
+	&bench_queue,
 
 	NULL
 };
