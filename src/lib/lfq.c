@@ -50,7 +50,8 @@
  * k, only push_heads, and those would have changed w0 (an item queued cannot be pushed
  * again, so the head cannot come back).  So the CAS's expected value was the real
  * anchor from the w0 load to the CAS, and the link read in between belongs to it.  The
- * 8-byte CAS of push_head reads only w0 and needs no such argument.
+ * 8-byte CAS of push_head reads only w0 and needs no such argument.  A failed 16-byte
+ * CAS returns the anchor it found, read atomically: the retry uses it as its snapshot.
  *
  * Why a tag and not hazard pointers or RCU.  The tag costs nothing beyond the 16-byte CAS
  * (which a {head, tail} anchor needs anyway to keep I1 atomic) and lets items be reused
@@ -97,8 +98,8 @@ lfq_pop_all(struct lfq *q, struct lfq_batch *b)
 {
 	struct lfq_snap s;
 
+	lfq_snapshot(q, &s);
 	do {
-		lfq_snapshot(q, &s);
 		if (s.head == NULL)
 			return false;
 	} while (!lfq_anchor_cas(q, &s, NULL, NULL, s.tag + 1));

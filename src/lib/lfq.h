@@ -172,15 +172,21 @@ lfq_item_of(size_t off, struct lfq_link *l)
 }
 
 static inline void
+lfq_snap_decode(struct lfq_snap *s)
+{
+	s->head = lfq_ptr_decode(s->w0);
+	s->tail = lfq_ptr_decode(s->w1);
+	s->tag = (s->w0 >> LFQ_PTR_BITS) | (s->w1 >> LFQ_PTR_BITS) << LFQ_TAG_HALF;
+}
+
+static inline void
 lfq_snapshot(struct lfq *q, struct lfq_snap *s)
 {
 	/* w1 first, then w0: the order the argument in lfq.c needs.  Acquire pairs with
 	 * the CAS that wrote each word. */
 	s->w1 = atomic_load_explicit(&q->q_w1, memory_order_acquire);
 	s->w0 = atomic_load_explicit(&q->q_w0, memory_order_acquire);
-	s->head = lfq_ptr_decode(s->w0);
-	s->tail = lfq_ptr_decode(s->w1);
-	s->tag = (s->w0 >> LFQ_PTR_BITS) | (s->w1 >> LFQ_PTR_BITS) << LFQ_TAG_HALF;
+	lfq_snap_decode(s);
 }
 
 static inline uint64_t
@@ -190,40 +196,67 @@ lfq_word(const struct lfq_link *l, uint64_t tagpart)
 }
 
 /*
- * 16-byte CAS of the anchor from snapshot s to {head, tail, tag}.  A full barrier
- * (lock cmpxchg16b, see lfq.c for why not C11): releases the pusher's item and link to
- * the popper, acquires what earlier CASes released; pairs with itself, with the 8-byte
- * CAS of push_head and with lfq_snapshot's acquire loads.
+ * 16-byte CAS of the anchor from snapshot s to {head, tail, tag}.  On failure s becomes
+ * the anchor the CAS found (read atomically, so a real state).  A full barrier (lock
+ * cmpxchg16b, see lfq.c for why not C11): releases the pusher's item and link to the
+ * popper, acquires what earlier CASes released; pairs with itself, with the 8-byte CAS
+ * of push_head and with lfq_snapshot's acquire loads.
  */
 __attribute__((target("cx16")))
 static inline bool
-lfq_anchor_cas(struct lfq *q, const struct lfq_snap *s, struct lfq_link *head,
+lfq_anchor_cas(struct lfq *q, struct lfq_snap *s, struct lfq_link *head,
     struct lfq_link *tail, uint64_t tag)
 {
 	uint64_t n0 = lfq_word(head, tag), n1 = lfq_word(tail, tag >> LFQ_TAG_HALF);
 	unsigned __int128 expect = (unsigned __int128)s->w1 << 64 | s->w0;
 	unsigned __int128 want = (unsigned __int128)n1 << 64 | n0;
+	unsigned __int128 old = __sync_val_compare_and_swap(
+	    (unsigned __int128 *)(void *)&q->q_w0, expect, want);
 
-	return __sync_bool_compare_and_swap((unsigned __int128 *)(void *)&q->q_w0,
-	    expect, want);
+	if (old == expect)
+		return true;
+	s->w0 = (uint64_t)old;
+	s->w1 = (uint64_t)(old >> 64);
+	lfq_snap_decode(s);
+	return false;
+}
+
+/* Push onto an empty-looking queue: the 16-byte CAS; false if it was not empty. */
+static inline bool
+lfq_push_first(struct lfq *q, struct lfq_link *n)
+{
+	struct lfq_snap s;
+
+	lfq_snapshot(q, &s);
+	if (s.head != NULL)
+		return false;
+	atomic_store_explicit(&n->ql_next, NULL, memory_order_relaxed);
+	return lfq_anchor_cas(q, &s, n, n, s.tag);
 }
 
 static inline void
 lfq_push_head(struct lfq *q, void *item)
 {
 	struct lfq_link *n = lfq_link_of(q, item);
-	struct lfq_snap s;
+	/* The head word alone (see lfq.c); acquire pairs with the CAS that wrote it. */
+	uint64_t w0 = atomic_load_explicit(&q->q_w0, memory_order_acquire);
 
 	for (;;) {
-		lfq_snapshot(q, &s);
-		/* Private until the CAS publishes it. */
-		atomic_store_explicit(&n->ql_next, s.head, memory_order_relaxed);
-		if (s.head == NULL) {
-			if (lfq_anchor_cas(q, &s, n, n, s.tag))
+		struct lfq_link *h = lfq_ptr_decode(w0);
+
+		if (h == NULL) {
+			if (lfq_push_first(q, n))
 				return;
-		} else if (atomic_compare_exchange_weak_explicit(&q->q_w0, &s.w0,
-		    lfq_word(n, s.tag), memory_order_release, memory_order_relaxed))
-			return;		/* release pairs with lfq_snapshot's acquire */
+			w0 = atomic_load_explicit(&q->q_w0, memory_order_acquire);
+			continue;
+		}
+		/* n is private until the CAS publishes it. */
+		atomic_store_explicit(&n->ql_next, h, memory_order_relaxed);
+		/* Release pairs with lfq_snapshot's acquire (the popper reads n's link and
+		 * contents); on failure w0 is reloaded (acquire: the next snapshot). */
+		if (atomic_compare_exchange_weak_explicit(&q->q_w0, &w0,
+		    lfq_word(n, w0 >> LFQ_PTR_BITS), memory_order_release, memory_order_acquire))
+			return;
 	}
 }
 
@@ -234,9 +267,9 @@ lfq_push_tail(struct lfq *q, void *item)
 	struct lfq_snap s;
 
 	atomic_store_explicit(&n->ql_next, NULL, memory_order_relaxed);
-	do {
-		lfq_snapshot(q, &s);
-	} while (!lfq_anchor_cas(q, &s, s.head != NULL ? s.head : n, n, s.tag + 1));
+	lfq_snapshot(q, &s);
+	while (!lfq_anchor_cas(q, &s, s.head != NULL ? s.head : n, n, s.tag + 1))
+		continue;	/* s was refreshed by the failed CAS */
 	/* Close the pending link (I2 in lfq.c).  Release pairs with the acquire load of
 	 * the link in lfq_pop / lfq_batch_next. */
 	if (s.tail != NULL)
@@ -250,8 +283,8 @@ lfq_pop(struct lfq *q)
 	struct lfq_link *nx;
 	unsigned spins = 0;
 
+	lfq_snapshot(q, &s);
 	for (;;) {
-		lfq_snapshot(q, &s);
 		if (s.head == NULL)
 			return NULL;
 		/* May read a popped item (type-stable memory); acquire pairs with the
@@ -260,9 +293,10 @@ lfq_pop(struct lfq *q)
 		if (s.head == s.tail) {
 			if (lfq_anchor_cas(q, &s, NULL, NULL, s.tag + 1))
 				break;
-		} else if (nx == NULL)
+		} else if (nx == NULL) {
 			lfq_backoff(&spins);	/* pending link */
-		else if (lfq_anchor_cas(q, &s, nx, s.tail, s.tag + 1))
+			lfq_snapshot(q, &s);
+		} else if (lfq_anchor_cas(q, &s, nx, s.tail, s.tag + 1))
 			break;
 	}
 	return lfq_item_of(q->q_off, s.head);
