@@ -704,6 +704,25 @@ static const struct bq_case bq_cases[] = {
 	{ "lifo-2t-depth32", bq_lifo_impls, BQ_MPMC, 2, 0, 0, 32 },
 };
 
+/*
+ * Pin thread slot k to CPU k mod ncpu, so that a producer and its consumer (slots 0 and
+ * 1 for 1p1c; producers 0,1 and consumers 1,2 for 2p2c) start on different CPUs and the
+ * scheduler does not stack them on one; the same for every impl.
+ */
+static void
+bq_attr_pin(pthread_attr_t *attr, int k)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+
+	pthread_attr_init(attr);
+	if (ncpu < 2)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET((int)(k % ncpu), &set);
+	pthread_attr_setaffinity_np(attr, sizeof(set), &set);
+}
+
 /* Start the case's threads on r, let them run for opts->seconds, stop, join. */
 static int
 bq_spawn(const struct bq_case *c, const struct bq_impl *im, struct bq_run *r,
@@ -718,9 +737,12 @@ bq_spawn(const struct bq_case *c, const struct bq_impl *im, struct bq_run *r,
 	for (i = 0; i < nt; i++) {
 		void *(*fn)(void *) = !c->burst ? im->pairs :
 		    i < c->np ? im->producer : im->consumer;
+		pthread_attr_t attr;
 
-		if (pthread_create(&t[i], NULL, fn, c->burst ? (void *)r : &pa[i]) != 0)
+		bq_attr_pin(&attr, i < c->np || !c->burst ? i : i - c->np + 1);
+		if (pthread_create(&t[i], &attr, fn, c->burst ? (void *)r : &pa[i]) != 0)
 			abort();	/* the barrier would hang: nothing sane to return */
+		pthread_attr_destroy(&attr);
 	}
 	pthread_barrier_wait(&r->start);
 	t0 = bench_now_ns();
