@@ -23,7 +23,7 @@
  *    with one release store of prod.tail.  Single consumer: the mirror image.
  * The mode of each side is fixed at init (RING_SP_ENQ, RING_SC_DEQ): an MPSC ring is
  * RING_SC_DEQ.  Each side's shared indices, and each single side's private copies, sit
- * on their own cache lines.
+ * on their own 128-byte block (a pair of cache lines, as DPDK pads its ring).
  *
  * Ordering: the release store of prod.tail pairs with the consumers' acquire load of
  * prod.tail (slot writes happen before the reads); the release store of cons.tail pairs
@@ -58,18 +58,23 @@
 #define RING_SC_DEQ	0x2	/* one consumer at a time: use ring_dequeue*_sc */
 #define RING_SIZE_MAX	(UINT32_C(1) << 31)
 #define RING_SPINS	64
+/*
+ * Shared indices and private copies each get 128 bytes: the CPU's adjacent-line
+ * prefetcher works on 128-byte pairs, and two sides sharing a pair ping-pong it.
+ */
+#define RING_ALIGN	(2 * CACHE_LINE)
 
 /* One side's shared indices. */
 struct ring_side {
 	_Atomic uint32_t	rs_head;	/* [a] next index to reserve (multi-producer only) */
 	_Atomic uint32_t	rs_tail;	/* [a] indices below are committed */
-} __cacheline_aligned;
+} __attribute__((aligned(RING_ALIGN)));
 
 /* A single side's private copies (only that side's thread touches them). */
 struct ring_priv {
 	uint32_t		rp_head;	/* [c] own next index */
 	uint32_t		rp_other;	/* [c] opposite tail last seen */
-} __cacheline_aligned;
+} __attribute__((aligned(RING_ALIGN)));
 
 struct ring {
 	uint32_t		r_size;		/* [I] slots, a power of two */
@@ -79,19 +84,19 @@ struct ring {
 	struct ring_side	r_cons;		/* consumers' indices */
 	struct ring_priv	r_pp;		/* single producer's copies */
 	struct ring_priv	r_cp;		/* single consumer's copies */
-	_Atomic(void *)		 r_slots[] __cacheline_aligned;	/* [a] owned via the indices */
+	_Atomic(void *)		 r_slots[] __attribute__((aligned(RING_ALIGN)));	/* [a] via indices */
 };
 
-_Static_assert(offsetof(struct ring, r_prod) == 1 * CACHE_LINE, "ring layout");
-_Static_assert(offsetof(struct ring, r_cons) == 2 * CACHE_LINE, "ring layout");
-_Static_assert(offsetof(struct ring, r_slots) == 5 * CACHE_LINE, "ring layout");
+_Static_assert(offsetof(struct ring, r_prod) == 1 * RING_ALIGN, "ring layout");
+_Static_assert(offsetof(struct ring, r_cons) == 2 * RING_ALIGN, "ring layout");
+_Static_assert(offsetof(struct ring, r_slots) == 5 * RING_ALIGN, "ring layout");
 
 /* Bytes needed for a ring of count slots, or 0 if count is not a power of two >= 2. */
 size_t ring_memsize(uint32_t count);
 
 /*
- * Initialise a ring of count slots in memory of ring_memsize(count) bytes, aligned to a
- * cache line.  Returns 0, or -EINVAL if count is not a power of two in [2, 2^31] or
+ * Initialise a ring of count slots in memory of ring_memsize(count) bytes, aligned to
+ * RING_ALIGN (128) bytes.  Returns 0, or -EINVAL if count is not a power of two in [2, 2^31] or
  * flags has unknown bits.
  */
 int ring_init(struct ring *r, uint32_t count, int flags);
