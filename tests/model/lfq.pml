@@ -20,8 +20,9 @@
  * head every item is queued (inq) and the walk reaches the tail unless it stops at a
  * pending link; a pop takes a queued item; a push adds an item that was not queued; and
  * at the end every item is queued exactly once, no link pending, the walk ends at tail.
- * Built with -DNOTAG the CAS ignores the tag: spin must then find the ABA violation
- * (tests/model/meson.build runs that variant and expects an error).
+ * Built with -DNOTAG every CAS ignores the tag, with -DNOPOPTAG only pop's: spin must
+ * then find the ABA violation (tests/model/meson.build runs both variants and expects
+ * an error).
  */
 #ifndef NPROC
 #define NPROC	2
@@ -36,6 +37,11 @@
 #define TAGOK(tg)	true
 #else
 #define TAGOK(tg)	(tag == tg)
+#endif
+#if defined(NOTAG) || defined(NOPOPTAG)
+#define POPTAGOK(tg)	true
+#else
+#define POPTAGOK(tg)	(tag == tg)
 #endif
 
 byte head = 0;
@@ -140,7 +146,7 @@ inline pop(ret) {
 			atomic {
 				if
 				:: h != t && nx == NIL -> skip	/* pending link: retry */
-				:: head == h && tail == t && TAGOK(tg) && (h == t || nx != NIL) ->
+				:: head == h && tail == t && POPTAGOK(tg) && (h == t || nx != NIL) ->
 					assert(inq[h]);
 					inq[h] = false;
 					if
