@@ -57,7 +57,7 @@
 #define RING_SP_ENQ	0x1	/* one producer at a time: use ring_enqueue*_sp */
 #define RING_SC_DEQ	0x2	/* one consumer at a time: use ring_dequeue*_sc */
 #define RING_SIZE_MAX	(UINT32_C(1) << 31)
-#define RING_SPINS	64
+#define RING_SPINS	1024	/* pauses between yields in the commit wait */
 /*
  * Shared indices and private copies each get 128 bytes: the CPU's adjacent-line
  * prefetcher works on 128-byte pairs, and two sides sharing a pair ping-pong it.
