@@ -5,8 +5,9 @@
  * inline them as they would ck or DPDK; this file argues the protocol and holds the rest.
  *
  * Words.  The anchor is {head, tail, tag}: head is the first item, tail the last, tag a
- * 40-bit count of the anchor changes made by pop, pop_all and push_tail.  An item's link is its successor toward the
- * tail.  A link is "pending" when it reads NULL although the item is not the tail.
+ * 40-bit count of the anchor changes made by pop, pop_all and push_tail.  An item's
+ * link is its successor toward the tail.  A link is "pending" when it reads NULL
+ * although the item is not the tail.
  *
  * State invariants, in terms of the anchor value A and the links:
  *  (I1) A.head == NULL iff A.tail == NULL (empty).
@@ -48,8 +49,11 @@
  * high(tag_j) and tags never decrease, so high(tag_i) == high(tag_k); low(tag_i) ==
  * low(tag_k); hence tag_i == tag_k: no pop, pop_all or push_tail happened between i and
  * k, only push_heads, and those would have changed w0 (an item queued cannot be pushed
- * again, so the head cannot come back).  So the CAS's expected value was the real
- * anchor from the w0 load to the CAS, and the link read in between belongs to it.  The
+ * again, so the head cannot come back).  And w1 at i was the w1 we loaded: w1 changes
+ * without the tag only when a push fills an empty queue, and a queue empty at k would
+ * have a NULL head in w0_i, which pop answers with NULL before any CAS.  So the CAS's
+ * expected value was the real anchor from the w0 load to the CAS, and the link read in
+ * between belongs to it.  The
  * 8-byte CAS of push_head reads only w0 and needs no such argument.  A failed 16-byte
  * CAS returns the anchor it found, read atomically: the retry uses it as its snapshot.
  *
@@ -61,9 +65,10 @@
  * shows the ABA failure).
  *
  * The 16-byte CAS.  GCC (>= 7) never inlines a 16-byte C11 atomic: it calls libatomic.
- * So lfq_anchor_cas() uses __sync_bool_compare_and_swap on the anchor with the cx16
- * target enabled, which is one inlined `lock cmpxchg16b`: a full barrier, stronger than
- * the acq_rel the protocol needs.  ThreadSanitizer instruments it as a 128-bit atomic
+ * So lfq_anchor_cas() uses __sync_val_compare_and_swap on the anchor with the cx16
+ * target enabled (and -mcx16 from src/lib/meson.build, which clang needs), which is one
+ * inlined `lock cmpxchg16b`: a full barrier, stronger than the acq_rel the protocol
+ * needs.  ThreadSanitizer instruments it as a 128-bit atomic
  * CAS (and the 8-byte C11 CAS of push_head as a 64-bit one), so TSan sees the
  * protocol's synchronisation without suppressions.
  */

@@ -25,6 +25,9 @@
  *    pools, a static array), or be freed only after an RCU grace period (pop inside a
  *    psz read section, free through psz_defer).  Reusing an item at once (push it again,
  *    here or on another lfq) is always safe: that is the ABA case the tag handles.
+ *    With a single popper (one thread at a time calls lfq_pop/lfq_pop_all on q) no
+ *    other thread can take the head it reads, so items may be freed once handed out;
+ *    lfq_pop_all and lfq_batch_next never read an item the caller does not own.
  *  - Addresses below 2^47, link 8-byte aligned (checked by assertion): the anchor packs
  *    each pointer into 44 bits.  True for user space on x86-64 and AArch64 Linux.
  *  - An item is on at most one queue at a time.
