@@ -5,6 +5,8 @@
  *    popped exactly once, and each consumer sees each producer's items in order.
  *  - mpsc_pop_all: 3 producers push_tail, one consumer takes batches with pop_all:
  *    exactly once and each producer's exact order.
+ *  - mpsc_free: the same with malloc'ed items that the consumer (lfq_pop and pop_all in
+ *    turn) frees at once: under ASan, proof that a single popper reads no freed item.
  *  - aba_torture_mixed / _lifo: 8 threads (more than the CPUs, so that some are
  *    preempted inside their CAS window) pop one or two of 6 shared items, check they own
  *    them (an owner word claimed by CAS must be free), scribble and check a payload, and
@@ -194,6 +196,102 @@ test_mpsc_pop_all(void **state)
 	fifo_ctx_check_free(c);
 }
 
+/*
+ * ---- MPSC with items freed by the consumer (the continuation hand-off) ----
+ * Producers malloc each item and push_tail it; the one consumer alternates lfq_pop and
+ * lfq_pop_all, checks order, and frees each item at once.  With one popper lfq reads
+ * no item it does not own, so ASan must see no use after free.
+ */
+#define FREE_PER_PROD	(50000 / STRESS_DIV)
+
+struct free_ctx {
+	struct lfq	 q;
+	_Atomic long	 got;
+	_Atomic long	 errors;
+	uint64_t	 deadline;
+};
+
+struct free_arg {
+	struct free_ctx	*ctx;
+	int		 id;
+};
+
+static void *
+free_producer(struct free_arg *a)
+{
+	for (uint32_t i = 0; i < FREE_PER_PROD; i++) {
+		struct sitem *it = calloc(1, sizeof(*it));
+
+		if (it == NULL)
+			abort();
+		it->si_prod = (uint32_t)a->id;
+		it->si_seq = i;
+		lfq_push_tail(&a->ctx->q, it);
+	}
+	return NULL;
+}
+
+static void
+free_take(struct free_ctx *c, struct sitem *it, int64_t *last)
+{
+	if ((int64_t)it->si_seq != last[it->si_prod] + 1)
+		atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
+	last[it->si_prod] = it->si_seq;
+	atomic_fetch_add_explicit(&c->got, 1, memory_order_relaxed);
+	free(it);
+}
+
+static void *
+free_consumer(struct free_arg *a)
+{
+	struct free_ctx *c = a->ctx;
+	int64_t last[NPROD] = { -1, -1, -1 };
+	struct lfq_batch b;
+	struct sitem *it;
+
+	for (unsigned round = 0; atomic_load_explicit(&c->got, memory_order_relaxed) <
+	    NPROD * FREE_PER_PROD && stress_now_ns() < c->deadline; round++) {
+		if (round % 2 == 0) {
+			if ((it = lfq_pop(&c->q)) != NULL)
+				free_take(c, it, last);
+		} else if (lfq_pop_all(&c->q, &b)) {
+			while ((it = lfq_batch_next(&b)) != NULL)
+				free_take(c, it, last);
+		}
+	}
+	return NULL;
+}
+
+static void *
+free_thread(void *p)
+{
+	struct free_arg *a = p;
+
+	return a->id < NPROD ? free_producer(a) : free_consumer(a);
+}
+
+static void
+test_mpsc_free(void **state)
+{
+	struct free_ctx *c = aligned_alloc(CACHE_LINE, sizeof(*c));
+	struct free_arg a[NPROD + 1];
+
+	assert_non_null(c);
+	lfq_init(&c->q, offsetof(struct sitem, si_link));
+	atomic_init(&c->got, 0);
+	atomic_init(&c->errors, 0);
+	c->deadline = stress_now_ns() + DEADLINE_NS;
+	for (int i = 0; i < NPROD + 1; i++)
+		a[i] = (struct free_arg){ .ctx = c, .id = i };
+	stress_run(NPROD + 1, free_thread, a, sizeof(a[0]));
+	printf("# freed %ld of %d, %ld out of order\n", (long)c->got, NPROD * FREE_PER_PROD,
+	    (long)c->errors);
+	assert_int_equal(c->got, NPROD * FREE_PER_PROD);
+	assert_int_equal(c->errors, 0);
+	assert_true(lfq_empty(&c->q));
+	free(c);
+}
+
 /* ---- ABA torture ---- */
 
 #define ABA_ITEMS	6
@@ -358,6 +456,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fifo_mpmc),
 		cmocka_unit_test(test_mpsc_pop_all),
+		cmocka_unit_test(test_mpsc_free),
 		cmocka_unit_test(test_aba_torture_mixed),
 		cmocka_unit_test(test_aba_torture_lifo),
 	};
