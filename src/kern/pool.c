@@ -1,0 +1,522 @@
+/*
+ * pool.c - object pools: per-CPU magazines over a mutex-protected depot.
+ *
+ * Design (Bonwick and Adams, "Magazines and Vmem", USENIX 2001):
+ *  - A magazine is an array of up to POOL_MAGSIZE object pointers.  Each slot holds a
+ *    "loaded" and a "previous" magazine.  pool_get() pops from loaded; if it is empty and
+ *    prev is not, the two are swapped; otherwise a full magazine comes from the depot
+ *    (the empty prev goes back to the depot's empty list).  pool_put() is the mirror.
+ *    Invariant: prev is NULL, empty or full, never partly filled; so a slot holds
+ *    between 0 and 2 * POOL_MAGSIZE objects, and after a depot exchange it can serve
+ *    POOL_MAGSIZE gets or puts before it touches the depot again.
+ *  - The depot (the shared layer) holds lists of full and empty magazines, a free list
+ *    of loose objects (used with POOL_NOCACHE and when no magazine can be allocated),
+ *    and the backing store: chunks of objects carved by a bump pointer, never more than
+ *    maxitems objects in all.  It is one mutex for now, behind pool_depot_push/pop, so
+ *    a lockless LIFO can replace it.
+ *  - Teardown counts every object found in a magazine, the depot lists and the free
+ *    list; it must equal the number carved, otherwise an object is still out (-EBUSY).
+ *
+ * Words: "slot" = one per-CPU cache (ncpu CPU slots + one shared slot for foreign
+ * threads); "carved" = handed out by the bump pointer for the first time (nalloc).
+ *
+ * Lock order: a shared slot's ps_lock, then the pool's depot lock; nothing is called
+ * with either held.
+ */
+#include "kern/pool.h"
+#include "kern/kern.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POOL_POISON(p, n)	ASAN_POISON_MEMORY_REGION((p), (n))
+#define POOL_UNPOISON(p, n)	ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POOL_POISON(p, n)	((void)(p), (void)(n))
+#define POOL_UNPOISON(p, n)	((void)(p), (void)(n))
+#endif
+
+/*
+ * Stand-in for the thread-local "current CPU" until src/kern/kern.c is merged: a weak
+ * definition that kern.c's strong one replaces at link time.  (Merging: delete this.)
+ */
+__attribute__((weak)) _Thread_local struct kcpu_self kcpu_self_tls = { NULL, -1 };
+
+#define POOL_MAGSIZE	30	/* a magazine is 256 bytes */
+#define POOL_CHUNK	65536	/* bytes carved per backing allocation (or one object) */
+#define POOL_NAMELEN	32
+
+struct pool_mag {
+	struct pool_mag	*pm_next;		/* [W depot] link in a depot list */
+	unsigned	 pm_n;			/* [c] objects in pm_objs (owner only) */
+	void		*pm_objs[POOL_MAGSIZE];	/* [c] */
+};
+_Static_assert(sizeof(struct pool_mag) == 256, "magazine is 4 cache lines");
+
+struct pool_chunk {
+	struct pool_chunk *pc_next;		/* [W depot] */
+	void		*pc_mem;		/* [I] */
+};
+
+/* One per-CPU cache.  Counters: one writer at a time, read by pool_stats(). */
+struct pool_slot {
+	pthread_mutex_t	 ps_lock;	/* only the shared (last) slot takes it */
+	struct pool_mag	*ps_loaded;	/* [c] or [ps_lock] for the shared slot */
+	struct pool_mag	*ps_prev;	/* [c] or [ps_lock]: NULL, empty or full */
+	_Atomic uint64_t ps_gets;	/* [a] relaxed: statistics only */
+	_Atomic uint64_t ps_puts;	/* [a] relaxed */
+	_Atomic uint64_t ps_fails;	/* [a] relaxed */
+	_Atomic uint64_t ps_dgets;	/* [a] relaxed */
+	_Atomic uint64_t ps_dputs;	/* [a] relaxed */
+} __cacheline_aligned;
+
+enum { DEPOT_FULL, DEPOT_EMPTY };
+
+struct pool_depot {
+	pthread_mutex_t	 pd_lock;
+	struct pool_mag	*pd_mags[2];	/* [W pd_lock] full and empty magazine lists */
+	void		*pd_free;	/* [W pd_lock] loose objects, linked in their 1st word */
+	char		*pd_bump;	/* [W pd_lock] next object to carve */
+	unsigned	 pd_left;	/* [W pd_lock] objects left at pd_bump */
+	struct pool_chunk *pd_chunks;	/* [W pd_lock] */
+	_Atomic uint64_t pd_nalloc;	/* [a] written under pd_lock, read relaxed */
+} __cacheline_aligned;
+
+struct pool {
+	char		 p_name[POOL_NAMELEN];	/* [I] */
+	size_t		 p_stride;		/* [I] object size rounded to p_align */
+	size_t		 p_align;		/* [I] */
+	unsigned	 p_max;			/* [I] 0 = no limit */
+	unsigned	 p_flags;		/* [I] POOL_* */
+	int		 p_ncpu;		/* [I] CPU slots (0 without owner) */
+	const struct kern *p_owner;		/* [I] */
+	struct pool_depot p_depot;
+	struct pool_slot p_slots[];		/* [I] p_ncpu + 1 entries */
+};
+
+/* Statistics bump: the sole writer of a CPU slot needs no RMW; the shared one does. */
+static inline void
+pool_stat_inc(_Atomic uint64_t *c, bool shared)
+{
+	if (shared)
+		atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+	else
+		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+		    memory_order_relaxed);
+}
+
+/* ---- the depot (shared layer) ---- */
+
+static void
+pool_depot_push(struct pool *p, int which, struct pool_mag *m)
+{
+	struct pool_depot *d = &p->p_depot;
+
+	pthread_mutex_lock(&d->pd_lock);
+	m->pm_next = d->pd_mags[which];
+	d->pd_mags[which] = m;
+	pthread_mutex_unlock(&d->pd_lock);
+}
+
+static struct pool_mag *
+pool_depot_pop(struct pool *p, int which)
+{
+	struct pool_depot *d = &p->p_depot;
+	struct pool_mag *m;
+
+	pthread_mutex_lock(&d->pd_lock);
+	m = d->pd_mags[which];
+	if (m != NULL)
+		d->pd_mags[which] = m->pm_next;
+	pthread_mutex_unlock(&d->pd_lock);
+	return m;
+}
+
+/* A new chunk for the bump pointer.  Called with pd_lock held. */
+static bool
+pool_backing_grow(struct pool *p)
+{
+	struct pool_depot *d = &p->p_depot;
+	uint64_t nalloc = atomic_load_explicit(&d->pd_nalloc, memory_order_relaxed);
+	size_t n = POOL_CHUNK / p->p_stride;
+	struct pool_chunk *c;
+
+	if (n == 0)
+		n = 1;
+	if (p->p_max != 0 && n > p->p_max - nalloc)
+		n = p->p_max - nalloc;
+	if (n == 0 || (c = malloc(sizeof(*c))) == NULL)
+		return false;
+	c->pc_mem = aligned_alloc(p->p_align, n * p->p_stride);
+	if (c->pc_mem == NULL) {
+		free(c);
+		return false;
+	}
+	POOL_POISON(c->pc_mem, n * p->p_stride);
+	c->pc_next = d->pd_chunks;
+	d->pd_chunks = c;
+	d->pd_bump = c->pc_mem;
+	d->pd_left = (unsigned)n;
+	return true;
+}
+
+/* An object from the free list or the bump pointer; NULL at maxitems or ENOMEM. */
+static void *
+pool_backing_get(struct pool *p)
+{
+	struct pool_depot *d = &p->p_depot;
+	void *obj = NULL;
+
+	pthread_mutex_lock(&d->pd_lock);
+	if (d->pd_free != NULL) {
+		obj = d->pd_free;
+		POOL_UNPOISON(obj, p->p_stride);
+		memcpy(&d->pd_free, obj, sizeof(void *));
+	} else if (d->pd_left > 0 || pool_backing_grow(p)) {
+		obj = d->pd_bump;
+		POOL_UNPOISON(obj, p->p_stride);
+		d->pd_bump += p->p_stride;
+		d->pd_left--;
+		atomic_store_explicit(&d->pd_nalloc,
+		    atomic_load_explicit(&d->pd_nalloc, memory_order_relaxed) + 1,
+		    memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&d->pd_lock);
+	return obj;
+}
+
+static void
+pool_backing_put(struct pool *p, void *obj)
+{
+	struct pool_depot *d = &p->p_depot;
+
+	pthread_mutex_lock(&d->pd_lock);
+	memcpy(obj, &d->pd_free, sizeof(void *));
+	d->pd_free = obj;
+	POOL_POISON(obj, p->p_stride);
+	pthread_mutex_unlock(&d->pd_lock);
+}
+
+/* ---- the per-CPU layer ---- */
+
+static inline void
+pool_mag_swap(struct pool_slot *s)
+{
+	struct pool_mag *t = s->ps_loaded;
+
+	s->ps_loaded = s->ps_prev;
+	s->ps_prev = t;
+}
+
+static void *
+pool_mag_pop(struct pool *p, struct pool_mag *m)
+{
+	void *obj = m->pm_objs[--m->pm_n];
+
+	POOL_UNPOISON(obj, p->p_stride);
+	return obj;
+}
+
+static void
+pool_mag_push(struct pool *p, struct pool_mag *m, void *obj)
+{
+	POOL_POISON(obj, p->p_stride);
+	m->pm_objs[m->pm_n++] = obj;
+}
+
+/* Refill the slot with a full magazine from the depot.  False if the depot has none. */
+static bool
+pool_slot_refill(struct pool *p, struct pool_slot *s, bool shared)
+{
+	struct pool_mag *full = pool_depot_pop(p, DEPOT_FULL);
+
+	if (full == NULL)
+		return false;
+	pool_stat_inc(&s->ps_dgets, shared);
+	if (s->ps_prev != NULL)
+		pool_depot_push(p, DEPOT_EMPTY, s->ps_prev);	/* prev is empty here */
+	s->ps_prev = s->ps_loaded;
+	s->ps_loaded = full;
+	return true;
+}
+
+static void *
+pool_slot_get(struct pool *p, struct pool_slot *s, bool shared)
+{
+	if (s->ps_loaded != NULL && s->ps_loaded->pm_n > 0)
+		return pool_mag_pop(p, s->ps_loaded);
+	if (s->ps_prev != NULL && s->ps_prev->pm_n > 0) {
+		pool_mag_swap(s);
+		return pool_mag_pop(p, s->ps_loaded);
+	}
+	if (pool_slot_refill(p, s, shared))
+		return pool_mag_pop(p, s->ps_loaded);
+	return pool_backing_get(p);
+}
+
+/* Give the slot an empty loaded magazine.  False if none can be had. */
+static bool
+pool_slot_drain(struct pool *p, struct pool_slot *s, bool shared)
+{
+	struct pool_mag *empty = pool_depot_pop(p, DEPOT_EMPTY);
+
+	if (empty == NULL && (empty = malloc(sizeof(*empty))) == NULL)
+		return false;
+	empty->pm_n = 0;
+	if (s->ps_prev != NULL) {
+		pool_depot_push(p, DEPOT_FULL, s->ps_prev);	/* prev is full here */
+		pool_stat_inc(&s->ps_dputs, shared);
+	}
+	s->ps_prev = s->ps_loaded;
+	s->ps_loaded = empty;
+	return true;
+}
+
+static void
+pool_slot_put(struct pool *p, struct pool_slot *s, bool shared, void *obj)
+{
+	if (s->ps_loaded != NULL && s->ps_loaded->pm_n < POOL_MAGSIZE) {
+		pool_mag_push(p, s->ps_loaded, obj);
+		return;
+	}
+	if (s->ps_prev != NULL && s->ps_prev->pm_n == 0) {
+		pool_mag_swap(s);
+		pool_mag_push(p, s->ps_loaded, obj);
+		return;
+	}
+	if (pool_slot_drain(p, s, shared))
+		pool_mag_push(p, s->ps_loaded, obj);
+	else
+		pool_backing_put(p, obj);
+}
+
+/* The calling thread's slot; the shared one is returned locked (*shared = true). */
+static inline struct pool_slot *
+pool_slot_enter(struct pool *p, bool *shared)
+{
+	int i = p->p_owner != NULL ? kcpu_slot(p->p_owner, p->p_ncpu) : 0;
+	struct pool_slot *s = &p->p_slots[i];
+
+	assert(i >= 0 && i <= p->p_ncpu);
+	*shared = (i == p->p_ncpu);
+	if (*shared)
+		pthread_mutex_lock(&s->ps_lock);
+	return s;
+}
+
+static inline void
+pool_slot_exit(struct pool_slot *s, bool shared)
+{
+	if (shared)
+		pthread_mutex_unlock(&s->ps_lock);
+}
+
+void *
+pool_get(struct pool *p)
+{
+	bool shared;
+	struct pool_slot *s = pool_slot_enter(p, &shared);
+	void *obj;
+
+	if (p->p_flags & POOL_NOCACHE)
+		obj = pool_backing_get(p);
+	else
+		obj = pool_slot_get(p, s, shared);
+	pool_stat_inc(obj != NULL ? &s->ps_gets : &s->ps_fails, shared);
+	pool_slot_exit(s, shared);
+	return obj;
+}
+
+void
+pool_put(struct pool *p, void *obj)
+{
+	bool shared;
+	struct pool_slot *s;
+
+	assert(obj != NULL);
+	s = pool_slot_enter(p, &shared);
+	if (p->p_flags & POOL_NOCACHE)
+		pool_backing_put(p, obj);
+	else
+		pool_slot_put(p, s, shared, obj);
+	pool_stat_inc(&s->ps_puts, shared);
+	pool_slot_exit(s, shared);
+}
+
+/* ---- creation, statistics, teardown ---- */
+
+static bool
+pool_args_ok(size_t size, size_t align, int ncpu, const struct kern *owner)
+{
+	if (size == 0 || size > (1u << 30) || (align & (align - 1)) != 0 || align > 4096)
+		return false;
+	return owner == NULL || (ncpu >= 1 && ncpu <= KERN_MAXCPU);
+}
+
+static void
+pool_init_slots(struct pool *p)
+{
+	for (int i = 0; i <= p->p_ncpu; i++) {
+		struct pool_slot *s = &p->p_slots[i];
+
+		memset(s, 0, sizeof(*s));
+		pthread_mutex_init(&s->ps_lock, NULL);
+	}
+}
+
+struct pool *
+pool_create_flags(const char *name, size_t size, size_t align, unsigned maxitems,
+    int ncpu, const struct kern *owner, unsigned flags)
+{
+	struct pool *p;
+	int nslots;
+
+	if (!pool_args_ok(size, align, ncpu, owner) || (flags & ~POOL_NOCACHE) != 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	nslots = owner != NULL ? ncpu + 1 : 1;
+	p = aligned_alloc(CACHE_LINE, sizeof(*p) + (size_t)nslots * sizeof(p->p_slots[0]));
+	if (p == NULL)
+		return NULL;	/* errno = ENOMEM */
+	memset(p, 0, sizeof(*p));
+	snprintf(p->p_name, sizeof(p->p_name), "%s", name != NULL ? name : "pool");
+	p->p_align = align != 0 ? align : 16;
+	if (p->p_align < sizeof(void *))
+		p->p_align = sizeof(void *);
+	p->p_stride = (size + p->p_align - 1) & ~(p->p_align - 1);
+	p->p_max = maxitems;
+	p->p_flags = flags;
+	p->p_ncpu = owner != NULL ? ncpu : 0;
+	p->p_owner = owner;
+	pthread_mutex_init(&p->p_depot.pd_lock, NULL);
+	pool_init_slots(p);
+	return p;
+}
+
+struct pool *
+pool_create(const char *name, size_t size, size_t align, unsigned maxitems, int ncpu,
+    const struct kern *owner)
+{
+	return pool_create_flags(name, size, align, maxitems, ncpu, owner, 0);
+}
+
+const char *
+pool_name(const struct pool *p)
+{
+	return p->p_name;
+}
+
+static uint64_t
+ld(const _Atomic uint64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+void
+pool_stats(const struct pool *p, struct pool_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (int i = 0; i <= p->p_ncpu; i++) {
+		const struct pool_slot *s = &p->p_slots[i];
+
+		st->gets += ld(&s->ps_gets);
+		st->puts += ld(&s->ps_puts);
+		st->fails += ld(&s->ps_fails);
+		st->depot_gets += ld(&s->ps_dgets);
+		st->depot_puts += ld(&s->ps_dputs);
+	}
+	st->inuse = st->gets >= st->puts ? st->gets - st->puts : 0;
+	st->nalloc = ld(&p->p_depot.pd_nalloc);
+	st->maxitems = p->p_max;
+	st->size = p->p_stride;
+}
+
+static uint64_t
+pool_mag_list_count(const struct pool_mag *m)
+{
+	uint64_t n = 0;
+
+	for (; m != NULL; m = m->pm_next)
+		n += m->pm_n;
+	return n;
+}
+
+/* Objects cached anywhere in p.  Quiescent pool only. */
+static uint64_t
+pool_count_cached(struct pool *p)
+{
+	struct pool_depot *d = &p->p_depot;
+	uint64_t n = pool_mag_list_count(d->pd_mags[DEPOT_FULL]);
+	void *o;
+
+	assert(pool_mag_list_count(d->pd_mags[DEPOT_EMPTY]) == 0);
+	for (int i = 0; i <= p->p_ncpu; i++) {
+		struct pool_slot *s = &p->p_slots[i];
+
+		n += s->ps_loaded != NULL ? s->ps_loaded->pm_n : 0;
+		n += s->ps_prev != NULL ? s->ps_prev->pm_n : 0;
+	}
+	for (o = d->pd_free; o != NULL; n++) {
+		POOL_UNPOISON(o, sizeof(void *));
+		memcpy(&o, o, sizeof(void *));
+	}
+	return n;
+}
+
+static void
+pool_mag_list_free(struct pool_mag *m)
+{
+	struct pool_mag *next;
+
+	for (; m != NULL; m = next) {
+		next = m->pm_next;
+		free(m);
+	}
+}
+
+static void
+pool_free_all(struct pool *p)
+{
+	struct pool_depot *d = &p->p_depot;
+	struct pool_chunk *c, *next;
+
+	for (int i = 0; i <= p->p_ncpu; i++) {
+		free(p->p_slots[i].ps_loaded);
+		free(p->p_slots[i].ps_prev);
+		pthread_mutex_destroy(&p->p_slots[i].ps_lock);
+	}
+	pool_mag_list_free(d->pd_mags[DEPOT_FULL]);
+	pool_mag_list_free(d->pd_mags[DEPOT_EMPTY]);
+	for (c = d->pd_chunks; c != NULL; c = next) {
+		next = c->pc_next;
+		free(c->pc_mem);	/* free() needs it unpoisoned: ASan does that itself */
+		free(c);
+	}
+	pthread_mutex_destroy(&d->pd_lock);
+	free(p);
+}
+
+int
+pool_destroy(struct pool *p)
+{
+	uint64_t cached, nalloc;
+
+	if (p == NULL)
+		return 0;
+	cached = pool_count_cached(p);
+	nalloc = ld(&p->p_depot.pd_nalloc);
+	assert(cached <= nalloc && "an object was put twice");
+	if (cached < nalloc)
+		return -EBUSY;
+	pool_free_all(p);
+	return 0;
+}
