@@ -39,6 +39,7 @@ struct kern_config {
 	bool	giant;		/* one global mutex around all work; SMPNET_GIANT=1 forces it */
 	bool	nopin;		/* do not pin CPU threads to cores */
 	const struct ktime_ops *time;	/* NULL: the monotonic clock (ktime.h) */
+	bool	lockstat_hold;	/* measure lock hold times (klock.h); SMPNET_LOCKSTAT=1 forces it */
 };
 
 /*
