@@ -4,10 +4,11 @@
  * Input (ether_input): one length check (a frame shorter than the 14-byte header is a
  * runt: counted, dropped); destination filter (our address, broadcast, a multicast
  * address in the interface's filter or IFF_ALLMULTI, anything under IFF_PROMISC; others
- * counted as filtered and dropped); one 802.1Q tag is accepted and stripped (the tag
- * goes to the mbuf's VLAN field); the header is stripped and the frame is dispatched by
- * ethertype through the vnet's table (if_dispatch.h): an unknown type is counted (ifnet
- * "noproto" and the vnet's dispatch counter) and dropped.
+ * counted as filtered and dropped; link broadcast/multicast frames get M_BCAST/M_MCAST);
+ * the header is stripped and the frame is dispatched by ethertype through the vnet's
+ * table (if_dispatch.h): an unknown type is counted (ifnet "noproto" and the vnet's
+ * dispatch counter) and dropped.  802.1Q frames dispatch as type ETHERTYPE_VLAN (a VLAN
+ * domain may register it).
  *
  * Output: the neighbour caches hold READY 14-byte headers (destination, source, type),
  * so output is "prepend these 14 bytes and transmit" (ether_output_frame).

@@ -128,6 +128,8 @@ struct vnet {
 	/* Domains: description and per-vnet state, by slot. */
 	const struct domain	*v_domain[DOM_MAX];	/* [W v_cfglock] */
 	_Atomic(void *)		 v_dom[DOM_MAX];	/* [R, W v_cfglock] domain state */
+	unsigned		 v_dom_seq[DOM_MAX];	/* [W v_cfglock] attach order */
+	unsigned		 v_dom_next_seq;	/* [W v_cfglock] */
 
 	struct vnet_setting	*v_settings;	/* [W v_lock] */
 };
