@@ -21,7 +21,7 @@
  * bucket, bits/s and burst bytes, refilled from ktime_now), loss, corruption (one byte
  * flipped at a random offset), duplication (a copy delivered right after), reordering
  * (the frame is held back and delivered after the port's next frame, or by a flush timer
- * after 1 ms), delay (delivered by a timer continuation after delay_ns).  The same seed
+ * after reorder_hold_ns), delay (delivered by a timer continuation after delay_ns).  The same seed
  * and the same sequence of transmitted frames give the same decisions.
  *
  * Calling contexts: wire_create/destroy, port attach/detach and fault configuration:
@@ -55,6 +55,7 @@ struct wire_faults {
 	uint32_t	corrupt_ppm;
 	uint32_t	delay_ppm;	/* share of frames delayed (0 with delay_ns: all) */
 	uint64_t	delay_ns;
+	uint64_t	reorder_hold_ns; /* a held frame goes out anyway after this; 0 = 1 ms */
 	uint64_t	rate_bps;	/* token bucket rate; 0 = unlimited */
 	uint32_t	burst_bytes;	/* token bucket depth; 0 = 16 frames of MTU */
 };
@@ -71,7 +72,7 @@ struct wire_stats {
 	uint64_t	ws_corrupted;
 	uint64_t	ws_delayed;
 	uint64_t	ws_nomem;	/* dropped: no mbuf for a copy */
-	uint64_t	ws_flushed;	/* dropped: held/delayed at port detach or destroy */
+	uint64_t	ws_flushed;	/* dropped: left on a ring, held or delayed at detach/destroy */
 };
 
 /* Create a link on kern k.  NULL + errno: EINVAL, ENOMEM.  May block. */
