@@ -24,6 +24,7 @@
 
 #include "kern/psz.h"
 #include "mbuf/mbuf.h"
+#include "net/domain_api.h"
 #include "net/if_dispatch.h"
 #include "net/if_var.h"
 
@@ -125,13 +126,13 @@ vnet_domain_last(struct vnet *v)
 	return best;
 }
 
-void
+int
 vnet_destroy(struct vnet *v)
 {
-	int slot;
+	int slot, err = 0;
 
 	if (v == NULL)
-		return;
+		return 0;
 	while ((slot = vnet_domain_last(v)) >= 0)
 		(void)vnet_domain_detach(v, slot);
 	while (v->v_iflist != NULL)
@@ -141,11 +142,12 @@ vnet_destroy(struct vnet *v)
 	dispatch_destroy(v->v_dispatch);
 	vnet_settings_free(v);
 	if (v->v_own_pools)
-		mbuf_pools_destroy(v->v_pools);
+		err = mbuf_pools_destroy(v->v_pools);
 	free(v->v_ifindex);
 	pthread_mutex_destroy(&v->v_lock);
 	pthread_mutex_destroy(&v->v_cfglock);
 	free(v);
+	return err;
 }
 
 void
@@ -256,6 +258,10 @@ vnet_domain_detach(struct vnet *v, int slot)
 	vnet_domain_set(v, slot, NULL);
 	v->v_domain[slot] = NULL;
 	v->v_dom_seq[slot] = 0;
+	if (v->v_dom_dl[slot] != NULL) {
+		vnet_domain_unload(v->v_dom_dl[slot]);
+		v->v_dom_dl[slot] = NULL;
+	}
 	pthread_mutex_unlock(&v->v_cfglock);
 	return 0;
 }

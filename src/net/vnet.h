@@ -130,6 +130,7 @@ struct vnet {
 	_Atomic(void *)		 v_dom[DOM_MAX];	/* [R, W v_cfglock] domain state */
 	unsigned		 v_dom_seq[DOM_MAX];	/* [W v_cfglock] attach order */
 	unsigned		 v_dom_next_seq;	/* [W v_cfglock] */
+	void			*v_dom_dl[DOM_MAX];	/* [W v_cfglock] dlopen handle or NULL */
 
 	struct vnet_setting	*v_settings;	/* [W v_lock] */
 };
@@ -144,10 +145,11 @@ struct vnet *vnet_create(struct kern *k, const struct vnet_config *cfg);
  * Destroy v: detach every domain (in reverse attach order), detach and free every
  * interface still attached (the driver's stop op runs), wait for a grace period, free
  * the tables and settings.  The caller guarantees no other thread uses v any more
- * (no transmit in progress, no application thread in its socket calls).  May block;
- * never from a continuation of v's kern.
+ * (no transmit in progress, no application thread in its socket calls).  Returns 0, or
+ * -EBUSY if the mbuf pools the vnet owns still had buffers out (a leak: the pools are
+ * then left allocated).  May block; never from a continuation of v's kern.
  */
-void vnet_destroy(struct vnet *v);
+int vnet_destroy(struct vnet *v);
 
 static inline struct kern *
 vnet_kern(const struct vnet *v)
