@@ -7,9 +7,10 @@
  * function, SMPNET_DOMAIN_ENTRY, which receives the table and returns its struct domain;
  * the loader then attaches that domain like any other (vnet_domain_attach).
  *
- * Contract for the module: it keeps the table pointer in its domain state (no mutable
- * globals), every handler it registers is unregistered by its dom_detach, and it defers
- * no callback into its own code past dom_detach (the loader waits for deferred callbacks
+ * Every vnet also carries the table (v->v_api), so a module's dom_attach(v, slot) finds
+ * it without keeping a mutable global.  Contract for the module: every handler it
+ * registers is unregistered by its dom_detach, and it defers no callback into its own
+ * code past dom_detach (the loader waits for deferred callbacks
  * with psz_barrier before dlclose).  ABI: api->da_version must equal
  * DOMAIN_API_VERSION, and api->da_size bounds the fields the module may use.
  */
@@ -46,6 +47,9 @@ struct domain_api {
 	int	(*da_m_copydata)(const struct mbuf *m, int off, int len, void *cp);
 	int	(*da_m_length)(const struct mbuf *m);
 };
+
+/* The table (const). */
+extern const struct domain_api domain_api_table;
 
 /* The module's entry point (exported by the module under SMPNET_DOMAIN_ENTRY). */
 typedef const struct domain *(*domain_entry_t)(const struct domain_api *api);

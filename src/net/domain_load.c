@@ -29,7 +29,7 @@ domain_api_m_length(const struct mbuf *m)
 	return m_length(m, NULL);
 }
 
-static const struct domain_api domain_api_table = {
+const struct domain_api domain_api_table = {
 	.da_version = DOMAIN_API_VERSION,
 	.da_size = sizeof(struct domain_api),
 	.da_ether_register = dispatch_ether_register,

@@ -72,6 +72,7 @@ vnet_create(struct kern *k, const struct vnet_config *cfg)
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return NULL;
 	v->v_kern = k;
+	v->v_api = &domain_api_table;
 	snprintf(v->v_name, sizeof(v->v_name), "%s",
 	    cfg != NULL && cfg->name != NULL ? cfg->name : "vnet");
 	v->v_ifmax = cfg != NULL && cfg->ifmax > 0 ? cfg->ifmax + 1 : VNET_IFMAX_DEFAULT;

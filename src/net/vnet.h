@@ -42,6 +42,7 @@ struct ifnet;
 struct mbuf_pools;
 struct rt_table;
 struct dispatch_tables;
+struct domain_api;
 
 /* Fixed domain slots; dynamic domains take the slots from DOM_DYNAMIC on. */
 enum {
@@ -133,6 +134,9 @@ struct vnet {
 	void			*v_dom_dl[DOM_MAX];	/* [W v_cfglock] dlopen handle or NULL */
 
 	struct vnet_setting	*v_settings;	/* [W v_lock] */
+
+	/* What a domain in a shared object calls instead of linking (domain_api.h). */
+	const struct domain_api	*v_api;		/* [I] */
 };
 
 /*
