@@ -3,9 +3,9 @@
  */
 #include "bench.h"
 
-
+extern const struct bench bench_kern;
 
 const struct bench *const bench_table[] = {
-
+	&bench_kern,
 	NULL
 };

@@ -74,6 +74,10 @@
 #define KCS_LOCSHIFT	4
 #define KCS_LOCMASK	(0x7u << KCS_LOCSHIFT)
 
+#ifndef KCPU_FLUSH_EVERY
+#define KCPU_FLUSH_EVERY 1	/* runs between two pushes of the outboxes */
+#endif
+
 enum { LOC_NONE, LOC_INBOUND, LOC_RUNQ, LOC_WHEEL, LOC_WORKQ };
 
 _Static_assert(sizeof(struct kcont) <= 96, "kcont stays small: it is embedded everywhere");
@@ -192,11 +196,13 @@ kc_push_chain(struct kcpu *c, struct kcont *first, struct kcont *last)
 	struct kcont *old = atomic_load_explicit(&c->c_inbound, memory_order_relaxed);
 
 	/* Release: the links and the items' fields written before are visible to the
-	 * consumer; pairs with the acquire exchange in kcpu_drain(). */
+	 * consumer; pairs with the acquire exchange in kcpu_drain().  seq_cst (not just
+	 * release) for the idle protocol: pairs with the xchg of c_sleeping in
+	 * kcpu_sleep() (kern.c), read after this by kcpu_kick(). */
 	do
 		last->kc_next = old;
 	while (!atomic_compare_exchange_weak_explicit(&c->c_inbound, &old, first,
-	    memory_order_release, memory_order_relaxed));
+	    memory_order_seq_cst, memory_order_relaxed));
 }
 
 /* Hand kc to CPU target: batched in self's outbox on a CPU thread, else pushed now.
@@ -414,16 +420,36 @@ kcont_cancel(struct kcont *kc)
 	return was;
 }
 
-bool
+/*
+ * Back off while halt waits.  A caller inside the giant lock (giant mode: every
+ * continuation) lets it go meanwhile, as the run being waited for may need it.
+ */
+static void
+kc_halt_wait(struct kern *k, unsigned *n)
+{
+	int depth;
+
+	if (!k->k_giant || !kmutex_owned(&k->k_giant_mtx)) {
+		kc_backoff(n);
+		return;
+	}
+	depth = k->k_giant_depth;
+	k->k_giant_depth = 0;
+	kmutex_exit(&k->k_giant_mtx);
+	kc_backoff(n);
+	kmutex_enter(&k->k_giant_mtx);
+	k->k_giant_depth = depth;
+}
+
+unsigned
 kcont_halt(struct kcont *kc)
 {
 	struct kern *k = kc->kc_kern;
 	int self = kcpu_index(k), kick;
-	bool removed = false, done;
-	unsigned n = 0;
+	unsigned n = 0, removed = 0;
+	bool done;
 	uint32_t s;
 
-	KASSERT(!kmutex_owned(&k->k_giant_mtx));
 	for (;;) {
 		if (self >= 0) {
 			kcpu_flush(&k->k_cpus[self]);
@@ -432,7 +458,7 @@ kcont_halt(struct kcont *kc)
 		kick = -1;
 		s = kc_lock(kc);
 		if (s & KCS_PENDING)
-			removed = true;
+			removed++;
 		s &= ~KCS_PENDING;
 		s = kc_reclaim(kc, s, self, true, &kick);
 		done = !(s & KCS_RUNNING) && kcs_loc(s) == LOC_NONE;
@@ -440,7 +466,7 @@ kcont_halt(struct kcont *kc)
 		kc_kick(k, kick);
 		if (done)
 			return removed;
-		kc_backoff(&n);
+		kc_halt_wait(k, &n);
 	}
 }
 
@@ -673,6 +699,8 @@ kcpu_run(struct kcpu *c, unsigned budget)
 		if (kc == NULL)
 			break;
 		kc_run(kc, c->c_idx);
+		if ((n + 1) % KCPU_FLUSH_EVERY == 0)
+			kcpu_flush(c);
 	}
 	c->c_runs += n;
 	return n;

@@ -7,8 +7,9 @@
  * the shared foreign slot for non-CPU threads (pcpu.h): a CPU thread updates its own
  * line with plain relaxed load+store, other threads use atomic adds.
  *
- * Contention is detected by a failed first try (trylock / CAS) before blocking; the
- * acquisition counts as both an acquisition and a contended acquisition.  Hold time is
+ * Contention is detected by a failed first try (trylock / CAS) and counted before the
+ * thread blocks (so it is visible while it waits); the acquisition is counted once it
+ * succeeds.  A failed tryenter counts as contention without an acquisition.  Hold time is
  * read from the TSC (x86) or CLOCK_MONOTONIC, only when the kern has lockstat_hold.
  */
 #include "kern/klock.h"
@@ -150,26 +151,24 @@ kmutex_fini(struct kmutex *m)
 }
 
 static void
-kmutex_acquired(struct kmutex *m, uint64_t contended)
+kmutex_acquired(struct kmutex *m)
 {
 	/* Relaxed: only compared with the reader's own identity (kmutex_owned). */
 	atomic_store_explicit(&m->km_owner, klock_self(), memory_order_relaxed);
 	if (m->km_hold)
 		m->km_since = klock_clock();
-	klock_count(m->km_stats, 1, contended, 0);
+	klock_count(m->km_stats, 1, 0, 0);
 }
 
 void
 kmutex_enter(struct kmutex *m)
 {
-	uint64_t contended = 0;
-
 	KMUTEX_ASSERT_NOTHELD(m);
 	if (pthread_mutex_trylock(&m->km_mtx) != 0) {
-		contended = 1;
+		klock_count(m->km_stats, 0, 1, 0);	/* visible while blocked */
 		pthread_mutex_lock(&m->km_mtx);
 	}
-	kmutex_acquired(m, contended);
+	kmutex_acquired(m);
 }
 
 bool
@@ -180,7 +179,7 @@ kmutex_tryenter(struct kmutex *m)
 		klock_count(m->km_stats, 0, 1, 0);
 		return false;
 	}
-	kmutex_acquired(m, 0);
+	kmutex_acquired(m);
 	return true;
 }
 
@@ -223,31 +222,27 @@ krwlock_fini(struct krwlock *rw)
 void
 krwlock_read_enter(struct krwlock *rw)
 {
-	uint64_t contended = 0;
-
 	KASSERT(!krwlock_write_owned(rw));
 	if (pthread_rwlock_tryrdlock(&rw->kr_rw) != 0) {
-		contended = 1;
+		klock_count(rw->kr_stats, 0, 1, 0);
 		pthread_rwlock_rdlock(&rw->kr_rw);
 	}
-	klock_count(rw->kr_stats, 1, contended, 0);
+	klock_count(rw->kr_stats, 1, 0, 0);
 }
 
 void
 krwlock_write_enter(struct krwlock *rw)
 {
-	uint64_t contended = 0;
-
 	KASSERT(!krwlock_write_owned(rw));
 	if (pthread_rwlock_trywrlock(&rw->kr_rw) != 0) {
-		contended = 1;
+		klock_count(rw->kr_stats, 0, 1, 0);
 		pthread_rwlock_wrlock(&rw->kr_rw);
 	}
 	/* Relaxed: only compared with the reader's own identity. */
 	atomic_store_explicit(&rw->kr_writer, klock_self(), memory_order_relaxed);
 	if (rw->kr_hold)
 		rw->kr_since = klock_clock();
-	klock_count(rw->kr_stats, 1, contended, 0);
+	klock_count(rw->kr_stats, 1, 0, 0);
 }
 
 void
@@ -292,11 +287,11 @@ kspin_try(struct kspin *s)
 }
 
 static void
-kspin_acquired(struct kspin *s, uint64_t contended)
+kspin_acquired(struct kspin *s)
 {
 	if (s->ks_hold)
 		s->ks_since = klock_clock();
-	klock_count(s->ks_stats, 1, contended, 0);
+	klock_count(s->ks_stats, 1, 0, 0);
 }
 
 void
@@ -306,9 +301,10 @@ kspin_enter(struct kspin *s)
 
 	KSPIN_ASSERT_NOTHELD_(s);
 	if (kspin_try(s)) {
-		kspin_acquired(s, 0);
+		kspin_acquired(s);
 		return;
 	}
+	klock_count(s->ks_stats, 0, 1, 0);
 	do {
 		while (atomic_load_explicit(&s->ks_owner, memory_order_relaxed) != 0) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -318,7 +314,7 @@ kspin_enter(struct kspin *s)
 				sched_yield();
 		}
 	} while (!kspin_try(s));
-	kspin_acquired(s, 1);
+	kspin_acquired(s);
 }
 
 bool
@@ -329,7 +325,7 @@ kspin_tryenter(struct kspin *s)
 		klock_count(s->ks_stats, 0, 1, 0);
 		return false;
 	}
-	kspin_acquired(s, 0);
+	kspin_acquired(s);
 	return true;
 }
 
