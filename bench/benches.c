@@ -4,6 +4,7 @@
 #include "bench.h"
 
 extern const struct bench bench_kern;
+extern const struct bench bench_queue;
 
 /* Temporary: the mbuf part of "kern" on its own, until the lead folds it into "kern". */
 static const struct bench bench_mbuf = { "mbuf",
@@ -13,5 +14,6 @@ static const struct bench bench_mbuf = { "mbuf",
 const struct bench *const bench_table[] = {
 	&bench_kern,
 	&bench_mbuf,
+	&bench_queue,
 	NULL
 };
