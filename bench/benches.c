@@ -5,6 +5,7 @@
 
 extern const struct bench bench_kern;
 extern const struct bench bench_queue;
+extern const struct bench bench_net;
 
 /* Temporary: the mbuf part of "kern" on its own, until the lead folds it into "kern". */
 static const struct bench bench_mbuf = { "mbuf",
@@ -15,5 +16,6 @@ const struct bench *const bench_table[] = {
 	&bench_kern,
 	&bench_mbuf,
 	&bench_queue,
+	&bench_net,
 	NULL
 };
