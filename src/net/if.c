@@ -274,6 +274,7 @@ if_attach(struct ifnet *ifp)
 	struct vnet *v = ifp->if_vnet;
 	int index, err;
 
+	KASSERT(!psz_read_held());
 	pthread_mutex_lock(&v->v_cfglock);
 	vnet_lock(v);
 	index = if_index_pick(v, ifp->if_xname);
@@ -369,6 +370,7 @@ if_rxq_intr(struct ifnet *ifp, int q)
 {
 	struct if_rxq *rxq = &ifp->if_rxq[q];
 
+	KASSERT(psz_read_held());
 	/* acquire: pairs with if_detach's seq_cst store (the grace period orders it) */
 	if (__predict_false(atomic_load_explicit(&ifp->if_dying, memory_order_acquire)))
 		return;
@@ -432,6 +434,7 @@ if_transmit(struct ifnet *ifp, struct mbuf *m)
 	uint64_t len = (uint64_t)m->m_pkthdr.len;
 	int err;
 
+	KASSERT(psz_read_held());
 	if (__predict_false(!if_tx_ready(ifp))) {
 		if_counter_add(ifp, IFC_ODROPS, 1);
 		m_freem(m);
@@ -690,9 +693,11 @@ if_multi_leave(struct ifnet *ifp, const uint8_t mac[6])
 bool
 if_multi_match(struct ifnet *ifp, const uint8_t mac[6])
 {
-	const struct if_mfilter *mf = psz_deref(&ifp->if_mfilter);
+	const struct if_mfilter *mf;
 	int i;
 
+	KASSERT(psz_read_held());
+	mf = psz_deref(&ifp->if_mfilter);
 	if (mf == NULL)
 		return false;
 	for (i = 0; i < mf->mf_count; i++)

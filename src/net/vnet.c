@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kern/kassert.h"
 #include "kern/psz.h"
 #include "mbuf/mbuf.h"
 #include "net/domain_api.h"
@@ -221,6 +222,7 @@ vnet_domain_attach(struct vnet *v, const struct domain *dom)
 	if (dom == NULL || dom->dom_name == NULL || dom->dom_attach == NULL ||
 	    dom->dom_detach == NULL || dom->dom_id < 0 || dom->dom_id >= DOM_MAX)
 		return -EINVAL;
+	KASSERT(!psz_read_held());
 	pthread_mutex_lock(&v->v_cfglock);
 	if ((slot = vnet_domain_slot_pick(v, dom)) < 0)
 		goto out;
@@ -392,6 +394,7 @@ vnet_setting_foreach(struct vnet *v,
 struct ifnet *
 vnet_if_byindex(struct vnet *v, int index)
 {
+	KASSERT(psz_read_held());
 	if (index <= 0 || index >= v->v_ifmax)
 		return NULL;
 	return psz_deref(&v->v_ifindex[index]);
@@ -403,6 +406,7 @@ vnet_if_byname(struct vnet *v, const char *name)
 	struct ifnet *ifp;
 	int i;
 
+	KASSERT(psz_read_held());
 	for (i = 1; i < v->v_ifmax; i++) {
 		ifp = psz_deref(&v->v_ifindex[i]);
 		if (ifp != NULL && strcmp(ifp->if_xname, name) == 0)

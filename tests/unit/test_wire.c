@@ -36,7 +36,44 @@ struct rec {
 	_Atomic uint32_t	 norder;
 	_Atomic uint64_t	 total, bad, wrongcpu, wronghash, early;
 	uint64_t		 delay_ns;
+	const uint8_t		*raw_dst;	/* raw frames: check their opaque hash */
+	_Atomic int		 inside, maxinside;	/* handlers running at once */
+	uint64_t		 spin_ns;	/* busy time per frame (to overlap CPUs) */
 };
+
+/* Raw test frames from sender id carry the source MAC 02:00:00:01:<id>. */
+static void
+raw_src_mac(uint32_t id, uint8_t mac[6])
+{
+	uint8_t m[6] = { 0x02, 0, 0, 0x01, (uint8_t)(id >> 8), (uint8_t)id };
+
+	memcpy(mac, m, 6);
+}
+
+/* Opaque hash (MACs + type) of a raw frame, queue and CPU it must arrive on. */
+static void
+rec_raw_check(struct rec *r, struct mbuf *m, uint32_t id)
+{
+	uint8_t hdr[ETHER_HDR_LEN], src[6];
+	uint32_t h;
+
+	raw_src_mac(id, src);
+	ether_header_build(hdr, r->raw_dst, src, ETHERTYPE_SMPNET_TEST);
+	h = toeplitz_hash(r->tz, hdr, ETHER_HDR_LEN);
+	if (m->m_pkthdr.flowid != h || m->m_pkthdr.hashtype != M_HASHTYPE_OPAQUE)
+		atomic_fetch_add(&r->wronghash, 1);
+	if (kcpu_index(r->k) != (int)(h % (uint32_t)r->nq) % kern_ncpu(r->k))
+		atomic_fetch_add(&r->wrongcpu, 1);
+}
+
+static void
+rec_enter(struct rec *r)
+{
+	int in = atomic_fetch_add(&r->inside, 1) + 1, max = atomic_load(&r->maxinside);
+
+	while (in > max && !atomic_compare_exchange_weak(&r->maxinside, &max, in))
+		continue;
+}
 
 static void
 rec_hash_check(struct rec *r, struct mbuf *m, const uint8_t *ip)
@@ -57,24 +94,43 @@ rec_hash_check(struct rec *r, struct mbuf *m, const uint8_t *ip)
 		atomic_fetch_add(&r->wrongcpu, 1);
 }
 
+static void rec_handler_body(struct rec *r, struct mbuf *m, uint8_t *buf, int len);
+
 static void
 rec_handler(struct ifnet *ifp, struct mbuf *m, void *arg)
 {
 	struct rec *r = arg;
 	uint8_t buf[2100];
 	int len = m->m_pkthdr.len;
-	uint32_t id, seq, i;
 
 	(void)ifp;
-	if (len > (int)sizeof(buf) || m_copydata(m, 0, len, buf) != 0 ||
+	rec_enter(r);
+	if (r->spin_ns != 0) {
+		uint64_t t = ktime_now(r->k) + r->spin_ns;
+
+		while (ktime_now(r->k) < t)
+			continue;
+	}
+	rec_handler_body(r, m, buf, len);
+	atomic_fetch_sub(&r->inside, 1);
+	atomic_fetch_add(&r->total, 1);	/* last: the waiter then sees everything above */
+}
+
+static void
+rec_handler_body(struct rec *r, struct mbuf *m, uint8_t *buf, int len)
+{
+	uint32_t id, seq, i;
+
+	if (len > 2100 || m_copydata(m, 0, len, buf) != 0 ||
 	    !nt_payload_check(buf + r->off, len - r->off, &id, &seq) || seq >= NMAX) {
 		atomic_fetch_add(&r->bad, 1);
-		atomic_fetch_add(&r->total, 1);
 		m_freem(m);
 		return;
 	}
 	if (r->off != 0)
 		rec_hash_check(r, m, buf);
+	else if (r->raw_dst != NULL)
+		rec_raw_check(r, m, id);
 	else if (kcpu_index(r->k) < 0)
 		atomic_fetch_add(&r->wrongcpu, 1);
 	if (r->delay_ns != 0 && ktime_now(r->k) < r->t_sent[seq] + r->delay_ns)
@@ -84,7 +140,6 @@ rec_handler(struct ifnet *ifp, struct mbuf *m, void *arg)
 	if (i < 4 * NMAX)
 		r->order[i] = seq;
 	m_freem(m);
-	atomic_fetch_add(&r->total, 1);	/* last: the waiter then sees everything above */
 }
 
 struct pair {
@@ -202,6 +257,7 @@ run_exchange(bool giant)
 	struct if_stats st;
 	int n = 3000;
 
+	p->rb->spin_ns = 20000;
 	send_udp(p->va, p->a, p->b, p->rb, n, 1, 200);
 	send_udp(p->vb, p->b, p->a, p->ra, n, 2, 64);
 	check_exactly_once(p->rb, n);
@@ -212,6 +268,30 @@ run_exchange(bool giant)
 	assert_int_equal(st.ifs_opackets, n);
 	assert_int_equal(st.ifs_ipackets, n);
 	assert_int_equal(st.ifs_idrops + st.ifs_odrops + st.ifs_noproto, 0);
+	print_message("    handlers at once: %d\n", atomic_load(&p->rb->maxinside));
+	if (giant)	/* every poll continuation ran under the giant lock */
+		assert_int_equal(atomic_load(&p->rb->maxinside), 1);
+	pair_free(p);
+}
+
+/* Raw frames of the test ethertype from many source MACs: exactly once, intact, on
+ * the queue and CPU their (MAC + type) hash picks. */
+static void
+run_exchange_raw(bool giant)
+{
+	struct pair *p = pair_new(giant, 4, ETHERTYPE_SMPNET_TEST);
+	uint8_t src[6];
+	int i, n = 3000;
+
+	p->rb->raw_dst = if_lladdr(p->b);
+	for (i = 0; i < n; i++) {
+		raw_src_mac((uint32_t)(i % 64), src);
+		assert_int_equal(nt_send(p->a, nt_frame(p->va, if_lladdr(p->b), src,
+		    ETHERTYPE_SMPNET_TEST, 16 + i % 300, (uint32_t)(i % 64), (uint32_t)i)), 0);
+		if (i % 256 == 255)
+			assert_true(nt_wait(&p->rb->total, (uint64_t)i + 1 - 256, 20));
+	}
+	check_exactly_once(p->rb, n);
 	pair_free(p);
 }
 
@@ -220,6 +300,7 @@ test_exchange(void **state)
 {
 	(void)state;
 	run_exchange(false);
+	run_exchange_raw(false);
 }
 
 static void
@@ -227,6 +308,7 @@ test_exchange_giant(void **state)
 {
 	(void)state;
 	run_exchange(true);
+	run_exchange_raw(true);
 }
 
 /* ------------------------------------------------------------------ faults */
