@@ -6,6 +6,7 @@
 extern const struct bench bench_kern;
 extern const struct bench bench_queue;
 extern const struct bench bench_net;
+extern const struct bench bench_wire;
 
 /* Temporary: the mbuf part of "kern" on its own, until the lead folds it into "kern". */
 static const struct bench bench_mbuf = { "mbuf",
@@ -17,5 +18,6 @@ const struct bench *const bench_table[] = {
 	&bench_mbuf,
 	&bench_queue,
 	&bench_net,
+	&bench_wire,
 	NULL
 };

@@ -14,7 +14,7 @@
  * lists: RCU singly-linked lists, appended/unlinked under if_lock, records freed after a
  * grace period by their family's ifa_free.
  */
-#include "net/if.h"
+#include "net/ifnet.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -319,7 +319,7 @@ if_free_deferred(struct psz_head *ph)
 static void
 if_addrs_flush(struct ifnet *ifp)
 {
-	struct ifaddr *ifa;
+	struct ifa_hdr *ifa;
 	int af;
 
 	for (af = 0; af < IF_NAF; af++)
@@ -728,9 +728,9 @@ if_multi_snapshot(struct ifnet *ifp)
 /* ------------------------------------------------------------------ addresses */
 
 int
-if_addr_add(struct ifnet *ifp, struct ifaddr *ifa)
+if_addr_add(struct ifnet *ifp, struct ifa_hdr *ifa)
 {
-	_Atomic(struct ifaddr *) *pp;
+	_Atomic(struct ifa_hdr *) *pp;
 
 	if (ifa == NULL || ifa->ifa_family < 0 || ifa->ifa_family >= IF_NAF ||
 	    ifa->ifa_free == NULL)
@@ -749,16 +749,16 @@ if_addr_add(struct ifnet *ifp, struct ifaddr *ifa)
 static void
 if_addr_free_deferred(struct psz_head *ph)
 {
-	struct ifaddr *ifa = container_of(ph, struct ifaddr, ifa_psz);
+	struct ifa_hdr *ifa = container_of(ph, struct ifa_hdr, ifa_psz);
 
 	ifa->ifa_free(ifa);
 }
 
 int
-if_addr_remove(struct ifnet *ifp, struct ifaddr *ifa)
+if_addr_remove(struct ifnet *ifp, struct ifa_hdr *ifa)
 {
-	_Atomic(struct ifaddr *) *pp;
-	struct ifaddr *cur;
+	_Atomic(struct ifa_hdr *) *pp;
+	struct ifa_hdr *cur;
 
 	if (ifa == NULL || ifa->ifa_family < 0 || ifa->ifa_family >= IF_NAF)
 		return -EINVAL;

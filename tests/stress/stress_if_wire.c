@@ -1,5 +1,5 @@
 /*
- * stress_wire.c - many threads transmitting on both ports of a wire pair while the
+ * stress_if_wire.c - many threads transmitting on both ports of a wire pair while the
  * interfaces are brought down and up, one port is detached and attached again, and the
  * receive handlers are replaced and unregistered.  At the end every frame is accounted
  * for, per direction and in total:
@@ -324,6 +324,6 @@ main(int argc, char **argv)
 
 	bad += run(false, seed);
 	bad += run(true, seed + 1);
-	printf("[  %s  ] stress_wire\n", bad ? "FAILED" : "PASSED");
+	printf("[  %s  ] stress_if_wire\n", bad ? "FAILED" : "PASSED");
 	return bad ? 1 : 0;
 }
