@@ -93,6 +93,27 @@ test_interfaces_table(void **state)
 	assert_int_equal(f->v->v_ifcount, 1);
 }
 
+/* A vnet destroyed under an attached wire port: the port is freed for another vnet. */
+static void
+test_vnet_destroy_under_wire(void **state)
+{
+	struct fixture *f = *state;
+	struct wire *w = wire_create(f->k, &(struct wire_config){ .nports = 2, .nqueues = 1 });
+	struct vnet *v2 = vnet_create(f->k, NULL);
+
+	assert_non_null(w);
+	assert_non_null(wire_port_attach(w, 0, v2, "x0", NULL));
+	assert_non_null(wire_port_attach(w, 1, f->v, "y0", NULL));
+	assert_int_equal(vnet_destroy(v2), 0);
+	psz_read_enter();
+	assert_null(wire_port_ifnet(w, 0));
+	psz_read_exit();
+	assert_int_equal(wire_port_detach(w, 0), -ENOENT);
+	assert_non_null(wire_port_attach(w, 0, f->v, "x0", NULL));
+	wire_destroy(w);
+	assert_int_equal(f->v->v_ifcount, 0);
+}
+
 static void
 test_settings(void **state)
 {
@@ -362,6 +383,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_bad),
 		cmocka_unit_test_setup_teardown(test_interfaces_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_destroy_under_wire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_domains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_tables, setup, teardown),
