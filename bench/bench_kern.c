@@ -40,6 +40,7 @@ struct bk_run {
 	_Atomic uint64_t ops;
 	_Atomic uint64_t t1;		/* time the last item stopped */
 	_Atomic int	 live;		/* items still running */
+	_Atomic int	 done;		/* the last item stopped; t1 is set */
 	uint64_t	 t0;		/* [I after start] */
 	struct kcont	 drv;
 	struct bk_item	*items;
@@ -58,8 +59,12 @@ bk_nap(void)
 static void
 bk_stop(struct bk_run *r)
 {
-	if (atomic_fetch_sub(&r->live, 1) == 1)
-		atomic_store(&r->t1, bench_now_ns());
+	/* acq_rel: the last stopper comes after every other stopper's ops. */
+	if (atomic_fetch_sub_explicit(&r->live, 1, memory_order_acq_rel) != 1)
+		return;
+	atomic_store_explicit(&r->t1, bench_now_ns(), memory_order_relaxed);
+	/* Release: publishes t1, ops and t0; pairs with the acquire load in bk_wait(). */
+	atomic_store_explicit(&r->done, 1, memory_order_release);
 }
 
 /* --- sched-local --- */
@@ -120,7 +125,7 @@ bk_arm_drv(void *arg)
 			kcont_cancel(t);
 		}
 	} while (bench_now_ns() < r->t_end);
-	atomic_store(&r->ops, n);
+	atomic_store_explicit(&r->ops, n, memory_order_relaxed);	/* published by bk_stop */
 	bk_stop(r);
 }
 
@@ -179,7 +184,8 @@ bk_start(struct bk_run *r, const struct bk_desc *d)
 	int i;
 
 	r->t0 = bench_now_ns();
-	atomic_store(&r->live, d->stoppers);
+	/* Relaxed: published to the CPU threads by kcont_schedule's hand-off. */
+	atomic_store_explicit(&r->live, d->stoppers, memory_order_relaxed);
 	if (d->drv != NULL) {
 		kcont_schedule(&r->drv, 0, 0);
 		return;
@@ -194,7 +200,8 @@ bk_wait(struct bk_run *r, double seconds)
 {
 	uint64_t limit = bench_now_ns() + (uint64_t)(seconds * 1e9) + 30000000000ull;
 
-	while (atomic_load(&r->live) > 0)
+	/* Acquire pairs with the release store of done in bk_stop(). */
+	while (!atomic_load_explicit(&r->done, memory_order_acquire))
 		if (bench_now_ns() > limit)
 			return -ETIMEDOUT;
 		else
@@ -239,7 +246,8 @@ bk_measure(const struct bk_desc *d, bool giant, double seconds)
 	error = bk_wait(&r, seconds);
 	bk_halt_all(&r);
 	rate = error != 0 ? error :
-	    (double)atomic_load(&r.ops) / ((double)(atomic_load(&r.t1) - r.t0) / 1e9);
+	    (double)atomic_load_explicit(&r.ops, memory_order_relaxed) /
+	    ((double)(atomic_load_explicit(&r.t1, memory_order_relaxed) - r.t0) / 1e9);
 	kern_destroy(r.k);
 	free(r.items);
 	return rate;

@@ -4,9 +4,10 @@
  * For now the workload exercises the platform layer: work items (continuations) pass
  * from CPU to CPU; each hop does a fixed amount of work (a hash over a small buffer,
  * standing in for protocol processing of one packet) and schedules the next hop on the
- * next CPU.  Each (mode, CPU count) runs for a fixed time on a fresh kern with 8 items
- * per CPU, and the table shows hops per second, the speed-up over 1 CPU in that mode,
- * and how often the giant lock had to be waited for.  Later the workload becomes UDP
+ * next CPU.  Each (mode, CPU count) runs DEMO_REPEAT times for a fixed time on a fresh
+ * kern with 8 items per CPU, and the table shows the median hops per second, the
+ * speed-up over 1 CPU in that mode, the spread ((max - min) / median) and how often
+ * the giant lock had to be waited for (contended / acquisitions).  Later the workload becomes UDP
  * traffic between two stacks over in-memory links; the table keeps its shape.
  */
 #include <errno.h>
@@ -25,6 +26,7 @@
 
 #define DEMO_ITEMS_PER_CPU	8
 #define DEMO_WORK		1000	/* hash rounds per hop (a few us) */
+#define DEMO_REPEAT		3	/* measurements per row (median shown) */
 
 struct demo_run {
 	struct kern	*k;
@@ -152,10 +154,37 @@ demo_args(int argc, char **argv, double *seconds, int *maxcpu)
 	return 0;
 }
 
+static int
+demo_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Median of DEMO_REPEAT measurements; *spread = (max - min) / median. */
+static double
+demo_row(int ncpu, bool giant, double seconds, double *wait, double *spread)
+{
+	double r[DEMO_REPEAT], w[DEMO_REPEAT];
+	int i;
+
+	for (i = 0; i < DEMO_REPEAT; i++) {
+		r[i] = demo_measure(ncpu, giant, seconds, &w[i]);
+		if (r[i] < 0)
+			return -1;
+	}
+	qsort(r, DEMO_REPEAT, sizeof(r[0]), demo_cmp);
+	qsort(w, DEMO_REPEAT, sizeof(w[0]), demo_cmp);
+	*wait = w[DEMO_REPEAT / 2];
+	*spread = (r[DEMO_REPEAT - 1] - r[0]) / r[DEMO_REPEAT / 2];
+	return r[DEMO_REPEAT / 2];
+}
+
 int
 cmd_demo(int argc, char **argv)
 {
-	double seconds = 0.5, base, rate, wait;
+	double seconds = 0.3, base, rate, wait, spread;
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	int maxcpu = online < 1 ? 1 : online > KERN_MAXCPU ? KERN_MAXCPU : (int)online;
 	int mode, n;
@@ -165,21 +194,23 @@ cmd_demo(int argc, char **argv)
 		return 2;
 	}
 	printf("smpnet demo: work items hopping across CPUs (continuations, %.0f ns of "
-	    "work per hop), %.2f s per row\n\n", demo_work_ns(), seconds);
-	printf("%-7s %5s %14s %9s %12s\n", "mode", "cpus", "hops/s", "speed-up",
-	    "giant waits");
+	    "work per hop), median of %d x %.2f s per row\n\n", demo_work_ns(), DEMO_REPEAT,
+	    seconds);
+	printf("%-7s %5s %14s %9s %8s %12s\n", "mode", "cpus", "hops/s", "speed-up",
+	    "spread", "giant waits");
 	for (mode = 0; mode < 2; mode++) {
 		base = 0;
 		for (n = 1; n <= maxcpu; n++) {
-			rate = demo_measure(n, mode == 1, seconds, &wait);
+			rate = demo_row(n, mode == 1, seconds, &wait, &spread);
 			if (rate < 0) {
 				fprintf(stderr, "smpnet demo: %s\n", strerror(errno));
 				return 1;
 			}
 			if (n == 1)
 				base = rate;
-			printf("%-7s %5d %14.0f %8.2fx %11.1f%%\n", mode ? "giant" : "normal", n,
-			    rate, base > 0 ? rate / base : 0, wait * 100);
+			printf("%-7s %5d %14.0f %8.2fx %7.0f%% %11.1f%%\n", mode ? "giant" :
+			    "normal", n, rate, base > 0 ? rate / base : 0, spread * 100,
+			    wait * 100);
 			fflush(stdout);
 		}
 	}

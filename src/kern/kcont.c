@@ -283,13 +283,13 @@ kc_wq_put(struct kcont *kc, uint32_t s)
  * kick after unlocking, or stays -1.
  */
 static uint32_t
-kc_place(struct kcont *kc, uint32_t s, int self, int *kick)
+kc_place_at(struct kcont *kc, uint32_t s, int self, int *kick, uint64_t now)
 {
 	struct kern *k = kc->kc_kern;
 	int target = kc->kc_cpu;
 
 	KASSERT((s & KCS_PENDING) && !(s & KCS_RUNNING) && kcs_loc(s) == LOC_NONE);
-	if (kc->kc_deadline != 0 && kc->kc_deadline > ktime_now(k)) {
+	if (kc->kc_deadline != 0 && kc->kc_deadline > (now != 0 ? now : ktime_now(k))) {
 		if (target != self)
 			goto send;
 		kc_wheel_insert(&k->k_cpus[self], kc);
@@ -308,6 +308,13 @@ send:
 	kc->kc_holder = (int16_t)target;
 	*kick = kc_send(kc, self, target);
 	return kcs_setloc(s, LOC_INBOUND);
+}
+
+/* kc_place_at() reading the clock itself (only if kc has a deadline). */
+static uint32_t
+kc_place(struct kcont *kc, uint32_t s, int self, int *kick)
+{
+	return kc_place_at(kc, s, self, kick, 0);
 }
 
 /* Leave the wheel of the caller's own CPU: INBOUND if a notice is in flight. */
@@ -380,14 +387,17 @@ kcont_schedule(struct kcont *kc, int cpu, uint64_t delay_ns)
 {
 	struct kern *k = kc->kc_kern;
 	int self = kcpu_index(k), kick = -1, kick2 = -1;
-	uint64_t deadline;
+	uint64_t now = 0, deadline = 0;
 	uint32_t s;
 
 	if (cpu == KCPU_CURRENT)
 		cpu = self >= 0 ? self : 0;
 	if (cpu < 0 || cpu >= k->k_ncpu)
 		return -EINVAL;
-	deadline = delay_ns != 0 ? ktime_now(k) + delay_ns : 0;
+	if (delay_ns != 0) {
+		now = ktime_now(k);
+		deadline = now + delay_ns;
+	}
 	s = kc_lock(kc);
 	if (s & KCS_PENDING) {
 		kc_unlock(kc, s);
@@ -399,7 +409,7 @@ kcont_schedule(struct kcont *kc, int cpu, uint64_t delay_ns)
 	if (kcs_loc(s) != LOC_NONE)
 		s = kc_reclaim(kc, s, self, true, &kick);
 	if (kcs_loc(s) == LOC_NONE && !(s & KCS_RUNNING))
-		s = kc_place(kc, s, self, &kick2);
+		s = kc_place_at(kc, s, self, &kick2, now);
 	kc_unlock(kc, s);
 	kc_kick(k, kick);
 	kc_kick(k, kick2);

@@ -37,6 +37,11 @@ struct kmutex;
 #define KC_PRIO_HIGH	0x1u	/* run before normal-priority items */
 #define KC_WORKQ	0x2u	/* run on the worker pool; fn may sleep */
 
+/*
+ * Field annotations beyond docs/locking.md's: [K] under the state word's bit lock
+ * (kcont.c), [H] touched only by the thread of the CPU that holds the item (kc_holder),
+ * or under k_wq_mtx while it is in the worker list.
+ */
 struct kcont {
 	struct kcont		*kc_next;	/* [H] MPSC inbound link (or notice link) */
 	struct kcont		*kc_lnext;	/* [H] run-queue, wheel or worker-list link */

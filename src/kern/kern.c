@@ -4,7 +4,7 @@
  * A CPU thread loops: drain its inbound hand-offs, expire due timers, run up to
  * KCPU_BATCH continuations (high priority first), push the batch's remote hand-offs
  * (one CAS and at most one wake-up per target CPU), and when it finds nothing to do it
- * polls for KCPU_SPINS rounds before it sleeps on a futex (bounded by the next timer).
+ * polls for KCPU_SPIN_NS before it sleeps on a futex (bounded by the next timer).
  * Waking a sleeping thread on this machine class costs far more than a cache miss, so
  * producers wake a target only when it announced that it may sleep.
  *
@@ -40,7 +40,9 @@
 #include "kern/psz.h"
 
 #define KCPU_BATCH	64	/* continuations run between two hand-off checks */
-#define KCPU_SPINS	2000	/* idle polls before sleeping (~10-40 us) */
+#ifndef KCPU_SPIN_NS
+#define KCPU_SPIN_NS	50000	/* idle polling before sleeping, ns */
+#endif
 
 _Thread_local struct kcpu_self kcpu_self_tls = { NULL, -1 };
 
@@ -173,6 +175,7 @@ kcpu_main(void *arg)
 {
 	struct kcpu *c = arg;
 	struct kern *k = c->c_kern;
+	uint64_t idle_since = 0;
 	unsigned n, idle = 0;
 
 	kcpu_self_tls.ks_kern = k;
@@ -187,7 +190,9 @@ kcpu_main(void *arg)
 			idle = 0;
 			continue;
 		}
-		if (++idle < KCPU_SPINS) {
+		if (idle++ == 0)
+			idle_since = ktime_mono();
+		if (idle % 64 != 0 || ktime_mono() - idle_since < KCPU_SPIN_NS) {
 			kcpu_relax();
 			continue;
 		}

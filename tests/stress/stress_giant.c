@@ -25,6 +25,7 @@ struct world {
 	struct kern	*k;
 	_Atomic int	 inside, max;
 	_Atomic long	 hops;
+	_Atomic unsigned sink;		/* keeps the work loop from being optimised away */
 };
 
 struct token {
@@ -37,12 +38,13 @@ static void
 enter_check(struct world *w)
 {
 	int v = atomic_fetch_add(&w->inside, 1) + 1, m = atomic_load(&w->max);
-	volatile unsigned x = 0;	/* only to keep the work loop (not synchronisation) */
+	unsigned x = 0;
 
 	while (v > m && !atomic_compare_exchange_weak(&w->max, &m, v))
 		;
 	for (int i = 0; i < 200; i++)
-		x += (unsigned)i;
+		x = x * 31u + (unsigned)i;
+	atomic_store_explicit(&w->sink, x, memory_order_relaxed);
 	atomic_fetch_sub(&w->inside, 1);
 }
 

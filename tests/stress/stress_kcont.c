@@ -69,9 +69,9 @@ chaos_thread(void *arg)
 		struct sitem *it = &items[rand_r(&seed) % NITEMS];
 		int op = rand_r(&seed) % 16;
 
-		if (op < 9)
+		if (op < 9)	/* a third of the schedules are timers (up to 2 ms) */
 			sitem_sched(it, rand_r(&seed) % NCPU,
-			    op == 0 ? (uint64_t)(rand_r(&seed) % 200000) : 0);
+			    op < 3 ? (uint64_t)(rand_r(&seed) % 2000000) : 0);
 		else if (op < 15) {
 			if (kcont_cancel(&it->kc))
 				atomic_fetch_add(&it->cancels, 1);

@@ -500,6 +500,59 @@ pc_thread(void *arg)
 	return NULL;
 }
 
+/* --- per-CPU storage: each CPU thread gets its own element, others the last --- */
+
+struct pcpu_elem {
+	int	owner;
+	char	pad[8];
+};
+
+struct pcpu_ctx {
+	struct kcont	 kc[3];
+	struct kern	*k;
+	void		*base;
+	_Atomic int	 done;
+};
+
+static void
+pcpu_fn(void *arg)
+{
+	struct pcpu_ctx *p = arg;
+	struct pcpu_elem *e = pcpu_self(p->base, p->k, struct pcpu_elem);
+
+	e->owner = kcpu_index(p->k) + 1;
+	atomic_fetch_add(&p->done, 1);
+}
+
+static void
+test_pcpu_storage(void **state)
+{
+	struct kern *k = mk(3, false, NULL);
+	struct pcpu_ctx p = { .k = k };
+	struct pcpu_elem *e;
+	int i;
+
+	(void)state;
+	p.base = pcpu_alloc(k, sizeof(struct pcpu_elem));
+	assert_non_null(p.base);
+	for (i = 0; i < 3; i++) {
+		kcont_init(&p.kc[i], k, pcpu_fn, &p, NULL, 0);
+		assert_int_equal(kcont_schedule(&p.kc[i], i, 0), 0);
+	}
+	assert_true(wait_ge(&p.done, 3));
+	for (i = 0; i < 3; i++) {
+		e = pcpu_at(p.base, sizeof(struct pcpu_elem), i);
+		assert_int_equal(e->owner, i + 1);
+		assert_int_equal((uintptr_t)e % CACHE_LINE, 0);
+		kcont_halt(&p.kc[i]);
+	}
+	e = pcpu_self(p.base, k, struct pcpu_elem);	/* this thread: the foreign slot */
+	assert_ptr_equal(e, pcpu_at(p.base, sizeof(struct pcpu_elem), 3));
+	assert_int_equal(e->owner, 0);
+	pcpu_free(p.base);
+	kern_destroy(k);
+}
+
 static void
 test_pcounter(void **state)
 {
@@ -580,6 +633,113 @@ test_giant(void **state)
 	kern_destroy(k);
 }
 
+/* --- halt from a CPU thread: own run queue, own outbox, another CPU's wheel --- */
+
+struct halt_ctx {
+	struct kcont	drv, x, y;
+	_Atomic int	done, ran;
+	unsigned	hy, hx, hx2;
+	bool		px;
+};
+
+static void
+halt_nop(void *arg)
+{
+	atomic_fetch_add(&((struct halt_ctx *)arg)->ran, 1);
+}
+
+static void
+halt_drv(void *arg)
+{
+	struct halt_ctx *h = arg;
+
+	kcont_schedule(&h->x, 1, 30ull * 1000000000ull);	/* via our outbox */
+	kcont_schedule(&h->y, KCPU_CURRENT, 0);		/* our run queue */
+	h->hy = kcont_halt(&h->y);
+	h->px = kcont_pending(&h->x);
+	h->hx = kcont_halt(&h->x);				/* notice to CPU 1 */
+	h->hx2 = kcont_halt(&h->x);
+	atomic_store(&h->done, 1);
+}
+
+static void
+test_halt_from_cpu(void **state)
+{
+	struct kern *k = mk(2, false, NULL);
+	struct halt_ctx h = { 0 };
+
+	(void)state;
+	kcont_init(&h.drv, k, halt_drv, &h, NULL, 0);
+	kcont_init(&h.x, k, halt_nop, &h, NULL, 0);
+	kcont_init(&h.y, k, halt_nop, &h, NULL, KC_PRIO_HIGH);
+	assert_int_equal(kcont_schedule(&h.drv, 0, 0), 0);
+	assert_true(wait_ge(&h.done, 1));
+	assert_int_equal(h.hy, 1);
+	assert_true(h.px);
+	assert_int_equal(h.hx, 1);
+	assert_int_equal(h.hx2, 0);
+	assert_int_equal(atomic_load(&h.ran), 0);
+	kcont_halt(&h.drv);
+	kern_destroy(k);
+}
+
+static void
+test_rwlock(void **state)
+{
+	static const struct klock_class cls = { "test_rw" };
+	struct kern *k = mk(1, false, NULL);
+	struct krwlock rw;
+	struct klock_stat st;
+
+	(void)state;
+	assert_int_equal(krwlock_init(&rw, k, &cls), 0);
+	krwlock_write_enter(&rw);
+	assert_true(krwlock_write_owned(&rw));
+	krwlock_exit(&rw);
+	assert_false(krwlock_write_owned(&rw));
+	krwlock_read_enter(&rw);
+	krwlock_read_enter(&rw);		/* readers share */
+	assert_false(krwlock_write_owned(&rw));
+	krwlock_exit(&rw);
+	krwlock_exit(&rw);
+	assert_int_equal(klock_stats_get(k, "test_rw", &st), 0);
+	assert_int_equal(st.acquisitions, 3);
+	assert_int_equal(st.contended, 0);
+	krwlock_fini(&rw);
+	kern_destroy(k);
+}
+
+static void
+test_lock_order(void **state)
+{
+	static const struct klock_class ca = { "order_a" }, cb = { "order_b" };
+	struct kern *k = mk(1, false, NULL);
+	struct kmutex a, b;
+
+	(void)state;
+	assert_int_equal(kmutex_init(&a, k, &ca), 0);
+	assert_int_equal(kmutex_init(&b, k, &cb), 0);
+	kmutex_enter(&a);
+	kmutex_enter(&b);
+	kmutex_exit(&b);
+	kmutex_exit(&a);
+	kmutex_enter(&a);		/* same order again: fine */
+	kmutex_enter(&b);
+	kmutex_exit(&a);		/* released out of order: fine */
+	kmutex_exit(&b);
+	assert_int_equal(klock_order_violations(k), 0);
+	kmutex_enter(&b);		/* b then a: reversal */
+	kmutex_enter(&a);
+	kmutex_exit(&a);
+	kmutex_exit(&b);
+#ifndef NDEBUG
+	assert_int_equal(klock_order_violations(k), 1);
+#endif
+	kmutex_fini(&b);
+	kmutex_fini(&a);
+	kern_destroy(k);
+}
+
 static void
 test_create_errors(void **state)
 {
@@ -606,7 +766,11 @@ main(void)
 		cmocka_unit_test(test_self_resched_locked),
 		cmocka_unit_test(test_lock_stats),
 		cmocka_unit_test(test_pcounter),
+		cmocka_unit_test(test_pcpu_storage),
 		cmocka_unit_test(test_giant),
+		cmocka_unit_test(test_halt_from_cpu),
+		cmocka_unit_test(test_rwlock),
+		cmocka_unit_test(test_lock_order),
 		cmocka_unit_test(test_create_errors),
 	};
 
