@@ -3,9 +3,11 @@
  */
 #include "bench.h"
 
+extern const struct bench bench_route;
 
 
 const struct bench *const bench_table[] = {
+	&bench_route,
 
 	NULL
 };
