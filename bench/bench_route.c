@@ -8,7 +8,7 @@
  * IPv6: a generated table (no real one at hand).
  *
  * Implementations, run in the same process: smpnet (rt_table: Patricia tree + DIR-24-8
- * FIB with lockless readers; IPv6 on the tree), DPDK rte_lpm / rte_lpm6 (EAL started
+ * FIB with lockless readers; IPv6: tree + 24-8-8-... multibit FIB), DPDK rte_lpm / rte_lpm6 (EAL started
  * in-process without hugepages or devices; reported absent if that fails), and a
  * BSD-radix-style binary trie with a reader-writer lock (bench_bsdtrie.c).
  *
@@ -19,7 +19,7 @@
  * then re-announce table prefixes), for the implementations that allow concurrent
  * updates (rte_lpm does not without its RCU integration, and its per-rule update cost
  * is linear in the rules of that length).  Lookup figures are medians of opts->repeat
- * runs with the spread.  smpnet readers open one psz read section per 16 lookups.
+ * runs with the spread; the implementations alternate inside each repetition.  smpnet readers open one psz read section per 16 lookups.
  */
 #include "bench.h"
 #include "bench_bsdtrie.h"
@@ -393,7 +393,7 @@ loop_smpnet6(struct run *r, size_t off, uint64_t *sink)
 		for (size_t i = 0; i < CHUNK; i += 16) {
 			psz_read_enter();
 			for (size_t k = 0; k < 16; k++)
-				acc += (uintptr_t)rt_lookup(r->im->rt6, r->a6[(off + i + k) & (NADDR - 1)]);
+				acc += (uintptr_t)rt_lookup6(r->im->rt6, r->a6[(off + i + k) & (NADDR - 1)]);
 			psz_read_exit();
 		}
 		off += CHUNK, n += CHUNK;
@@ -590,12 +590,19 @@ impl_present(const struct impls *im, enum impl_id i, int v6)
 	}
 }
 
+static const char *
+impl_label(enum impl_id i, int v6)
+{
+	return v6 && i == I_LPM ? "dpdk-rte_lpm6" : impl_name[i];
+}
+
+/* Peers alternate within each repetition, so that a noisy stretch hits them all. */
 static void
 run_case(const struct bench_opts *o, struct run *r, const char *pattern, int nthr,
     int writer, const struct pfx4 *p, size_t n)
 {
 	char name[64];
-	double samples[32], upd[32];
+	double samples[I_N][32], upd[I_N][32];
 	int reps = o->repeat < 32 ? o->repeat : 32;
 	struct writer w = { .r = r, .p = p, .n = n };
 
@@ -603,29 +610,38 @@ run_case(const struct bench_opts *o, struct run *r, const char *pattern, int nth
 	    writer ? "-writer" : "", nthr);
 	if (!bench_want(o, name))
 		return;
-	for (int i = 0; i < I_N; i++) {
-		r->impl = (enum impl_id)i;
-		if (!impl_present(r->im, r->impl, r->v6) || (writer && i == I_LPM))
-			continue;
-		for (int k = 0; k < reps; k++) {
-			samples[k] = measure(r, nthr, o->seconds, writer ? &w : NULL);
-			upd[k] = writer && w.seconds > 0 ? (double)w.updates / w.seconds : 0;
+	for (int k = 0; k < reps; k++)
+		for (int i = 0; i < I_N; i++) {
+			r->impl = (enum impl_id)i;
+			if (!impl_present(r->im, r->impl, r->v6) || (writer && i == I_LPM))
+				continue;
+			samples[i][k] = measure(r, nthr, o->seconds, writer ? &w : NULL);
+			upd[i][k] = writer && w.seconds > 0 ? (double)w.updates / w.seconds : 0;
 		}
-		bench_report_samples(o, B, name, impl_name[i], "lookups_per_s", samples, reps, "1/s");
+	for (int i = 0; i < I_N; i++) {
+		if (!impl_present(r->im, (enum impl_id)i, r->v6) || (writer && i == I_LPM))
+			continue;
+		bench_report_samples(o, B, name, impl_label((enum impl_id)i, r->v6),
+		    "lookups_per_s", samples[i], reps, "1/s");
 		if (writer)
-			bench_report_samples(o, B, name, impl_name[i], "updates_per_s", upd, reps,
-			    "1/s");
+			bench_report_samples(o, B, name, impl_name[i], "updates_per_s", upd[i],
+			    reps, "1/s");
 	}
 }
 
 /* ---- loading ------------------------------------------------------------------- */
 
+/* bytes: the structure's own count (allocated, or for smpnet its footprint with the
+ * whole tbl24); rss: resident-set growth during the load (0 if not measured). */
 static void
 report_load(const struct bench_opts *o, const char *bcase, const char *impl, double secs,
-    size_t bytes, size_t n)
+    size_t bytes, size_t n, size_t rss)
 {
 	bench_report(o, B, bcase, impl, "load_s", secs, "s");
 	bench_report(o, B, bcase, impl, "mem_per_prefix", n ? (double)bytes / (double)n : 0, "B");
+	if (rss != 0)
+		bench_report(o, B, bcase, impl, "rss_per_prefix", n ? (double)rss / (double)n : 0,
+		    "B");
 	bench_report(o, B, bcase, impl, "prefixes", (double)n, "");
 }
 
@@ -644,7 +660,8 @@ load_smpnet4(const struct bench_opts *o, struct impls *im, const struct pfx4 *p,
 		if (rc != 0)
 			return rc;
 	}
-	report_load(o, "load", "smpnet", bench_now() - t0, rss_bytes() - rss0, rt_count(im->rt4));
+	report_load(o, "load", "smpnet", bench_now() - t0, rt_memory(im->rt4), rt_count(im->rt4),
+	    rss_bytes() - rss0);
 	bench_report(o, B, "load", "smpnet", "fib_groups", im->rt4->rt_fib4.f_inuse, "");
 	return 0;
 }
@@ -660,8 +677,8 @@ load_bt(const struct bench_opts *o, struct impls *im, const struct pfx4 *p, size
 	im->have_bt = 1;
 	for (size_t i = 0; i < n; i++)
 		bt_add(&im->bt, p[i].addr, p[i].len, p[i].nh);
-	report_load(o, "load", "bsd-trie", bench_now() - t0, rss_bytes() - rss0,
-	    im->bt.bt_count);
+	report_load(o, "load", "bsd-trie", bench_now() - t0, im->bt.bt_bytes, im->bt.bt_count,
+	    rss_bytes() - rss0);
 }
 
 #ifdef HAVE_DPDK
@@ -682,7 +699,7 @@ load_lpm(const struct bench_opts *o, struct impls *im, const struct pfx4 *p, siz
 	for (size_t i = 0; i < n; i++)
 		if (rte_lpm_add(im->lpm, p[i].addr, p[i].len == 0 ? 1 : p[i].len, p[i].nh) != 0)
 			break;
-	report_load(o, "load", "dpdk-rte_lpm", bench_now() - t0, dpdk_heap_bytes() - h0, n);
+	report_load(o, "load", "dpdk-rte_lpm", bench_now() - t0, dpdk_heap_bytes() - h0, n, 0);
 }
 #endif
 
@@ -946,11 +963,11 @@ load6(const struct bench_opts *o, struct impls *im, const struct pfx6 *p, size_t
 	for (size_t i = 0; i < n; i++)
 		if (rt_add(im->rt6, p[i].addr, p[i].len, &im->spec[p[i].nh], 0) != 0)
 			return -EINVAL;
-	report_load(o, "v6-load", "smpnet", bench_now() - t0, rss_bytes() - rss0,
-	    rt_count(im->rt6));
+	report_load(o, "v6-load", "smpnet", bench_now() - t0, rt_memory(im->rt6),
+	    rt_count(im->rt6), rss_bytes() - rss0);
 #ifdef HAVE_DPDK
 	struct rte_lpm6_config cfg = { .max_rules = (uint32_t)n + 1024,
-		.number_tbl8s = 1 << 17 };
+		.number_tbl8s = 1 << 18 };
 	size_t h0;
 
 	if (!dpdk_up())
@@ -962,7 +979,8 @@ load6(const struct bench_opts *o, struct impls *im, const struct pfx6 *p, size_t
 	for (size_t i = 0; i < n; i++)
 		if (rte_lpm6_add(im->lpm6, p[i].addr, p[i].len == 0 ? 1 : p[i].len, p[i].nh) != 0)
 			break;
-	report_load(o, "v6-load", "dpdk-rte_lpm6", bench_now() - t0, dpdk_heap_bytes() - h0, n);
+	report_load(o, "v6-load", "dpdk-rte_lpm6", bench_now() - t0, dpdk_heap_bytes() - h0, n,
+	    0);
 #endif
 	return 0;
 }
@@ -989,7 +1007,8 @@ mismatch6(const struct bench_opts *o, struct impls *im, const struct ref6 *ref,
 	psz_read_exit();
 	for (int i = 0; i < I_N; i++)
 		if (impl_present(im, (enum impl_id)i, 1))
-			bench_report(o, B, "v6-mismatch", impl_name[i], "mismatches", (double)bad[i], "");
+			bench_report(o, B, "v6-mismatch", impl_label((enum impl_id)i, 1), "mismatches",
+			    (double)bad[i], "");
 }
 
 static int

@@ -12,6 +12,7 @@
 #include "lib/ptree.h"
 #include "net/nhop.h"
 #include "net/route_fib4.h"
+#include "net/route_fib6.h"
 
 /* One route: an item of the tree, freed after a grace period. */
 struct rt_entry {
@@ -25,6 +26,7 @@ struct rt_entry {
 
 struct rt_table {
 	struct fib4		rt_fib4;	/* [R] IPv4 only; written under rt_lock */
+	struct fib6		rt_fib6;	/* [R] IPv6 only; written under rt_lock */
 	struct nh_table		*rt_nt;		/* [I] the nexthops of this table */
 	int			rt_af;		/* [I] AF_INET or AF_INET6 */
 	unsigned		rt_alen;	/* [I] address bytes: 4 or 16 */
@@ -39,6 +41,14 @@ rt_lookup4(const struct rt_table *rt, uint32_t dst)
 	uint32_t idx = fib4_lookup(&rt->rt_fib4, ntohl(dst));
 
 	return idx == FIB4_NONE ? NULL : nh_table_byidx(rt->rt_nt, idx);
+}
+
+static inline struct nhop *
+rt_lookup6(const struct rt_table *rt, const uint8_t *dst)
+{
+	uint32_t idx = fib6_lookup(&rt->rt_fib6, dst);
+
+	return idx == FIB6_NONE ? NULL : nh_table_byidx(rt->rt_nt, idx);
 }
 
 #endif /* SMPNET_NET_ROUTE_VAR_H */
