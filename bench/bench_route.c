@@ -19,7 +19,7 @@
  * then re-announce table prefixes), for the implementations that allow concurrent
  * updates (rte_lpm does not without its RCU integration, and its per-rule update cost
  * is linear in the rules of that length).  Lookup figures are medians of opts->repeat
- * runs with the spread; the implementations alternate inside each repetition.  smpnet readers open one psz read section per 16 lookups.
+ * runs with the spread; the implementations alternate inside each repetition.  smpnet readers open one psz read section per 32 lookups (a receive burst).
  */
 #include "bench.h"
 #include "bench_bsdtrie.h"
@@ -363,6 +363,7 @@ struct run {
 };
 
 #define CHUNK 4096
+#define BURST 32	/* lookups per psz read section: one receive burst */
 
 static uint64_t
 loop_smpnet4(struct run *r, size_t off, uint64_t *sink)
@@ -370,11 +371,11 @@ loop_smpnet4(struct run *r, size_t off, uint64_t *sink)
 	uint64_t n = 0, acc = 0;
 
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
-		for (size_t i = 0; i < CHUNK; i += 16) {
+		for (size_t i = 0; i < CHUNK; i += BURST) {
 			const uint32_t *a = &r->a4n[(off + i) & (NADDR - 1)];
 
 			psz_read_enter();
-			for (int k = 0; k < 16; k++)
+			for (int k = 0; k < BURST; k++)
 				acc += (uintptr_t)rt_lookup4(r->im->rt4, a[k]);
 			psz_read_exit();
 		}
@@ -390,9 +391,9 @@ loop_smpnet6(struct run *r, size_t off, uint64_t *sink)
 	uint64_t n = 0, acc = 0;
 
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
-		for (size_t i = 0; i < CHUNK; i += 16) {
+		for (size_t i = 0; i < CHUNK; i += BURST) {
 			psz_read_enter();
-			for (size_t k = 0; k < 16; k++)
+			for (size_t k = 0; k < BURST; k++)
 				acc += (uintptr_t)rt_lookup6(r->im->rt6, r->a6[(off + i + k) & (NADDR - 1)]);
 			psz_read_exit();
 		}
@@ -623,6 +624,14 @@ run_case(const struct bench_opts *o, struct run *r, const char *pattern, int nth
 			continue;
 		bench_report_samples(o, B, name, impl_label((enum impl_id)i, r->v6),
 		    "lookups_per_s", samples[i], reps, "1/s");
+		for (int k = 0; k < reps; k++)
+			samples[i][k] /= nthr;
+		bench_report_samples(o, B, name, impl_label((enum impl_id)i, r->v6),
+		    "lookups_per_s_per_thread", samples[i], reps, "1/s");
+		for (int k = 0; k < reps; k++)
+			samples[i][k] /= nthr;
+		bench_report_samples(o, B, name, impl_label((enum impl_id)i, r->v6),
+		    "lookups_per_s_per_thread", samples[i], reps, "1/s");
 		if (writer)
 			bench_report_samples(o, B, name, impl_name[i], "updates_per_s", upd[i],
 			    reps, "1/s");

@@ -295,6 +295,7 @@ ptree_init(struct ptree *t, const struct ptree_ops *ops)
 		return -ENOMEM;
 	atomic_init(&t->pt_root, NULL);
 	atomic_init(&t->pt_seq, 0);
+	atomic_init(&t->pt_count, 0);
 	return 0;
 }
 
@@ -520,7 +521,8 @@ ptree_insert(struct ptree *t, struct ptree_entry *e, const void *key, unsigned l
 	}
 	if (!e->pe_glue.pn_inuse)
 		free_push(t, e);
-	t->pt_count++;
+	/* Relaxed: only this writer modifies it. */
+	atomic_store_explicit(&t->pt_count, ptree_count(t) + 1, memory_order_relaxed);
 	return 0;
 }
 
@@ -629,5 +631,5 @@ ptree_remove(struct ptree *t, struct ptree_entry *e)
 		remove_relocate_glue(t, e);
 	remove_fix_reps(t, key, node_bit(&e->pe_leaf));
 	e->pe_leaf.pn_inuse = 0;
-	t->pt_count--;
+	atomic_store_explicit(&t->pt_count, ptree_count(t) - 1, memory_order_relaxed);
 }

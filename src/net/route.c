@@ -124,6 +124,7 @@ rt_table_create(int af)
 		errno = -rc;
 		return NULL;
 	}
+	rt->rt_byidx = rt->rt_nt->nt_byidx;
 	pthread_mutex_init(&rt->rt_lock, NULL);
 	return rt;
 }

@@ -16,6 +16,7 @@
 #define FIB4_EXT	0x80000000u	/* tbl24 entry points to a tbl8 group */
 #define FIB4_NHMASK	0x00ffffffu	/* nexthop index + 1; 0 = no route */
 #define FIB4_DSHIFT	24		/* depth (prefix length 0..32) in bits 24..29 */
+_Static_assert(sizeof(_Atomic uint32_t) == 4, "one load per entry");
 #define FIB4_NONE	UINT32_MAX	/* lookup result: no route */
 
 struct fib4 {

@@ -14,6 +14,7 @@
 #define FIB6_EXT	0x80000000u	/* entry points to a group (index in bits 0..30) */
 #define FIB6_NHMASK	0x007fffffu	/* nexthop index + 1; 0 = no route */
 #define FIB6_DSHIFT	23		/* depth 0..128 in bits 23..30 */
+_Static_assert(sizeof(_Atomic uint32_t) == 4, "one load per entry");
 #define FIB6_NONE	UINT32_MAX
 #define FIB6_LEVELS	14		/* 24 bits, then 13 strides of 8 bits */
 

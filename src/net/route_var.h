@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 
 #include "lib/ptree.h"
 #include "net/nhop.h"
@@ -24,10 +25,13 @@ struct rt_entry {
 	struct psz_head		re_psz;		/* deferred free */
 };
 
+_Static_assert(offsetof(struct rt_entry, re_pt) == 0, "tree linkage first");
+
 struct rt_table {
 	struct fib4		rt_fib4;	/* [R] IPv4 only; written under rt_lock */
 	struct fib6		rt_fib6;	/* [R] IPv6 only; written under rt_lock */
 	struct nh_table		*rt_nt;		/* [I] the nexthops of this table */
+	_Atomic(struct nhop *)	*rt_byidx;	/* [I] rt_nt->nt_byidx, one load closer */
 	int			rt_af;		/* [I] AF_INET or AF_INET6 */
 	unsigned		rt_alen;	/* [I] address bytes: 4 or 16 */
 	pthread_mutex_t		rt_lock;	/* writer lock (see rt_lock_enter) */
@@ -40,7 +44,9 @@ rt_lookup4(const struct rt_table *rt, uint32_t dst)
 {
 	uint32_t idx = fib4_lookup(&rt->rt_fib4, ntohl(dst));
 
-	return idx == FIB4_NONE ? NULL : nh_table_byidx(rt->rt_nt, idx);
+	/* Acquire: pairs with the release publication in nh_get() (nh_table_byidx). */
+	return idx == FIB4_NONE ? NULL :
+	    atomic_load_explicit(&rt->rt_byidx[idx], memory_order_acquire);
 }
 
 static inline struct nhop *
@@ -48,7 +54,9 @@ rt_lookup6(const struct rt_table *rt, const uint8_t *dst)
 {
 	uint32_t idx = fib6_lookup(&rt->rt_fib6, dst);
 
-	return idx == FIB6_NONE ? NULL : nh_table_byidx(rt->rt_nt, idx);
+	/* Acquire: pairs with the release publication in nh_get() (nh_table_byidx). */
+	return idx == FIB6_NONE ? NULL :
+	    atomic_load_explicit(&rt->rt_byidx[idx], memory_order_acquire);
 }
 
 #endif /* SMPNET_NET_ROUTE_VAR_H */
