@@ -29,9 +29,15 @@
 #include "kern/psz.h"
 #include "net/route.h"
 
+#ifdef PSZ_TSAN		/* ThreadSanitizer runs ~10x slower */
+#define NSTABLE		800
+#define NCHURN		800
+#define NPROBE		1000
+#else
 #define NSTABLE		1500
 #define NCHURN		1500
 #define NPROBE		2000
+#endif
 #define NREADER		2
 #define SECONDS		3.0
 #define MAXOPS		2000000

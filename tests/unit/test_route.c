@@ -22,8 +22,13 @@
 #include "kern/psz.h"
 #include "net/route.h"
 
+#ifdef PSZ_TSAN		/* ThreadSanitizer runs ~10x slower */
+#define NRT	700
+#define NPROBE	1500
+#else
 #define NRT	2000
 #define NPROBE	4000
+#endif
 #define NNH	7
 
 struct ref {
