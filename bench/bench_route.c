@@ -628,10 +628,6 @@ run_case(const struct bench_opts *o, struct run *r, const char *pattern, int nth
 			samples[i][k] /= nthr;
 		bench_report_samples(o, B, name, impl_label((enum impl_id)i, r->v6),
 		    "lookups_per_s_per_thread", samples[i], reps, "1/s");
-		for (int k = 0; k < reps; k++)
-			samples[i][k] /= nthr;
-		bench_report_samples(o, B, name, impl_label((enum impl_id)i, r->v6),
-		    "lookups_per_s_per_thread", samples[i], reps, "1/s");
 		if (writer)
 			bench_report_samples(o, B, name, impl_name[i], "updates_per_s", upd[i],
 			    reps, "1/s");
