@@ -19,7 +19,9 @@
  * then re-announce table prefixes), for the implementations that allow concurrent
  * updates (rte_lpm does not without its RCU integration, and its per-rule update cost
  * is linear in the rules of that length).  Lookup figures are medians of opts->repeat
- * runs with the spread; the implementations alternate inside each repetition.  smpnet readers open one psz read section per 32 lookups (a receive burst).
+ * runs with the spread; the implementations alternate inside each repetition.
+ * lookups_per_cpu_s divides by the lookup threads' own CPU time (CLOCK_THREAD_CPUTIME_ID):
+ * the per-core rate, less sensitive to other processes on a shared machine.  smpnet readers open one psz read section per 32 lookups (a receive burst).
  */
 #include "bench.h"
 #include "bench_bsdtrie.h"
@@ -359,6 +361,7 @@ struct run {
 	const uint8_t	(*a6)[16];
 	_Atomic int	 stop;
 	_Atomic uint64_t total;
+	_Atomic uint64_t cpu_ns;	/* CPU time of the lookup threads */
 	uint64_t	 sink;
 };
 
@@ -457,12 +460,21 @@ struct thr {
 	pthread_t	 th;
 };
 
+static uint64_t
+thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void *
 lookup_thread(void *arg)
 {
 	struct thr *t = arg;
 	struct run *r = t->r;
-	uint64_t sink = 0, n = 0;
+	uint64_t sink = 0, n = 0, c0 = thread_cpu_ns();
 
 	switch (r->impl) {
 	case I_SMPNET:
@@ -480,6 +492,7 @@ lookup_thread(void *arg)
 		break;
 	}
 	atomic_fetch_add_explicit(&r->total, n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->cpu_ns, thread_cpu_ns() - c0, memory_order_relaxed);
 	r->sink += sink & 1;	/* racy on purpose-free: only defeats dead-code removal */
 	return NULL;
 }
@@ -541,14 +554,16 @@ writer_thread(void *arg)
 
 /* ---- one measurement ----------------------------------------------------------- */
 
+/* Lookups per second of wall time; *per_cpu: per second of the threads' CPU time. */
 static double
-measure(struct run *r, int nthr, double seconds, struct writer *w)
+measure(struct run *r, int nthr, double seconds, struct writer *w, double *per_cpu)
 {
 	struct thr t[MAXTHR];
 	uint64_t t0, t1;
 
 	atomic_store(&r->stop, 0);
 	atomic_store(&r->total, 0);
+	atomic_store(&r->cpu_ns, 0);
 	if (w != NULL) {
 		atomic_store(&w->stop, 0);
 		w->updates = 0;
@@ -569,6 +584,7 @@ measure(struct run *r, int nthr, double seconds, struct writer *w)
 		atomic_store(&w->stop, 1);
 		pthread_join(w->th, NULL);
 	}
+	*per_cpu = (double)atomic_load(&r->total) / ((double)atomic_load(&r->cpu_ns) / 1e9 + 1e-9);
 	return (double)atomic_load(&r->total) / ((double)(t1 - t0) / 1e9);
 }
 
@@ -603,7 +619,7 @@ run_case(const struct bench_opts *o, struct run *r, const char *pattern, int nth
     int writer, const struct pfx4 *p, size_t n)
 {
 	char name[64];
-	double samples[I_N][32], upd[I_N][32];
+	double samples[I_N][32], upd[I_N][32], cpu[I_N][32];
 	int reps = o->repeat < 32 ? o->repeat : 32;
 	struct writer w = { .r = r, .p = p, .n = n };
 
@@ -616,7 +632,7 @@ run_case(const struct bench_opts *o, struct run *r, const char *pattern, int nth
 			r->impl = (enum impl_id)i;
 			if (!impl_present(r->im, r->impl, r->v6) || (writer && i == I_LPM))
 				continue;
-			samples[i][k] = measure(r, nthr, o->seconds, writer ? &w : NULL);
+			samples[i][k] = measure(r, nthr, o->seconds, writer ? &w : NULL, &cpu[i][k]);
 			upd[i][k] = writer && w.seconds > 0 ? (double)w.updates / w.seconds : 0;
 		}
 	for (int i = 0; i < I_N; i++) {
@@ -628,6 +644,8 @@ run_case(const struct bench_opts *o, struct run *r, const char *pattern, int nth
 			samples[i][k] /= nthr;
 		bench_report_samples(o, B, name, impl_label((enum impl_id)i, r->v6),
 		    "lookups_per_s_per_thread", samples[i], reps, "1/s");
+		bench_report_samples(o, B, name, impl_label((enum impl_id)i, r->v6),
+		    "lookups_per_cpu_s", cpu[i], reps, "1/s");
 		if (writer)
 			bench_report_samples(o, B, name, impl_name[i], "updates_per_s", upd[i],
 			    reps, "1/s");
