@@ -193,6 +193,10 @@ run(int af, uint64_t seed)
 		for (unsigned k = 0; k < alen; k++)
 			x->dst[k] = (uint8_t)rng();
 		x->plen = i < 2 ? (unsigned)(i * maxb) : (unsigned)(rng() % (maxb + 1));
+		/* every length occurs, but short ones (each rewrites millions of FIB
+		 * entries) only 1 time in 8, to keep the test fast under TSan */
+		if (i >= 2 && x->plen < 16 && rng() % 8 != 0)
+			x->plen += 16;
 		if (i % 2 == 0 && n > 0) {	/* nest near an existing route */
 			struct ref *p = &r[rng() % (unsigned)n];
 
