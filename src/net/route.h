@@ -71,12 +71,15 @@ int rt_list(struct rt_table *rt, int (*fn)(const struct rt_info *ri, void *arg),
  *   rt_lookup:        longest-prefix match of a full address (4 or 16 bytes).
  *   rt_lookup4:       IPv4 fast path, dst in network byte order (rt must be AF_INET).
  *   rt_lookup6:       IPv6 fast path, 16 bytes (rt must be AF_INET6).
+ *   rt_lookup4_burst: rt_lookup4 for n addresses (a receive burst) into out[].
  *   rt_lookup_filter: longest matching route whose nexthop filter accepts (e.g. only
  *                     routes through one interface), through the tree.
  */
 struct nhop *rt_lookup(const struct rt_table *rt, const void *dst);
 static inline struct nhop *rt_lookup4(const struct rt_table *rt, uint32_t dst);
 static inline struct nhop *rt_lookup6(const struct rt_table *rt, const uint8_t *dst);
+static inline void rt_lookup4_burst(const struct rt_table *rt, const uint32_t *dst,
+    struct nhop **out, unsigned n);
 struct nhop *rt_lookup_filter(const struct rt_table *rt, const void *dst,
     bool (*filter)(const struct nhop *nh, void *arg), void *arg);
 

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/route_fib4.h"	/* RT_CONSUME */
+
 #define FIB6_EXT	0x80000000u	/* entry points to a group (index in bits 0..30) */
 #define FIB6_NHMASK	0x007fffffu	/* nexthop index + 1; 0 = no route */
 #define FIB6_DSHIFT	23		/* depth 0..128 in bits 23..30 */
@@ -50,13 +52,14 @@ void fib6_clear(struct fib6 *f, const uint8_t *pfx, unsigned len, uint32_t paren
 static inline uint32_t
 fib6_lookup(const struct fib6 *f, const uint8_t *a)
 {
-	/* Acquire: pairs with the release that publishes a filled group. */
+	/* Consume (see RT_CONSUME): pairs with the release that publishes a filled
+	 * group; each next address depends on the entry just loaded. */
 	uint32_t e = atomic_load_explicit(&f->f_tbl24[((uint32_t)a[0] << 16) |
-	    ((uint32_t)a[1] << 8) | a[2]], memory_order_acquire);
+	    ((uint32_t)a[1] << 8) | a[2]], RT_CONSUME);
 
 	for (unsigned i = 3; (e & FIB6_EXT) != 0 && i < 16; i++)
 		e = atomic_load_explicit(&f->f_tbl8[((size_t)(e & ~FIB6_EXT) << 8) | a[i]],
-		    memory_order_acquire);
+		    RT_CONSUME);
 	return (e & FIB6_NHMASK) - 1;
 }
 

@@ -44,9 +44,32 @@ rt_lookup4(const struct rt_table *rt, uint32_t dst)
 {
 	uint32_t idx = fib4_lookup(&rt->rt_fib4, ntohl(dst));
 
-	/* Acquire: pairs with the release publication in nh_get() (nh_table_byidx). */
-	return idx == FIB4_NONE ? NULL :
-	    atomic_load_explicit(&rt->rt_byidx[idx], memory_order_acquire);
+	/* Consume: pairs with the release publication in nh_get(). */
+	return idx == FIB4_NONE ? NULL : atomic_load_explicit(&rt->rt_byidx[idx], RT_CONSUME);
+}
+
+/*
+ * IPv4 fast path for a burst: out[i] = nexthop of dst[i] (network order) or NULL.
+ * Reader context.  The table's arrays are loaded once for the whole burst.
+ */
+static inline void
+rt_lookup4_burst(const struct rt_table *rt, const uint32_t *dst, struct nhop **out,
+    unsigned n)
+{
+	_Atomic uint32_t *t24 = rt->rt_fib4.f_tbl24, *t8 = rt->rt_fib4.f_tbl8;
+	_Atomic(struct nhop *) *byidx = rt->rt_byidx;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t a = ntohl(dst[i]);
+		/* Consume (RT_CONSUME): as in fib4_lookup(). */
+		uint32_t e = atomic_load_explicit(&t24[a >> 8], RT_CONSUME);
+
+		if (__builtin_expect((e & FIB4_EXT) != 0, 0))
+			e = atomic_load_explicit(&t8[((e & FIB4_NHMASK) << 8) | (a & 0xff)],
+			    RT_CONSUME);
+		out[i] = (e & FIB4_NHMASK) == 0 ? NULL :
+		    atomic_load_explicit(&byidx[(e & FIB4_NHMASK) - 1], RT_CONSUME);
+	}
 }
 
 static inline struct nhop *
@@ -54,9 +77,8 @@ rt_lookup6(const struct rt_table *rt, const uint8_t *dst)
 {
 	uint32_t idx = fib6_lookup(&rt->rt_fib6, dst);
 
-	/* Acquire: pairs with the release publication in nh_get() (nh_table_byidx). */
-	return idx == FIB6_NONE ? NULL :
-	    atomic_load_explicit(&rt->rt_byidx[idx], memory_order_acquire);
+	/* Consume: pairs with the release publication in nh_get(). */
+	return idx == FIB6_NONE ? NULL : atomic_load_explicit(&rt->rt_byidx[idx], RT_CONSUME);
 }
 
 #endif /* SMPNET_NET_ROUTE_VAR_H */
