@@ -158,6 +158,16 @@ check(struct rt_table *rt, struct ref *r, int n, unsigned alen)
 			assert_null(nh);
 		else
 			assert_true(nh != NULL && nh->nh_spec.ns_gw[3] == b->nh);
+		if (alen == 4) {	/* the burst path agrees (a burst of one and of two) */
+			uint32_t d[2];
+			struct nhop *out[2];
+
+			memcpy(&d[0], a, 4);
+			memcpy(&d[1], r[j % n].dst, 4);
+			rt_lookup4_burst(rt, d, out, 2);
+			assert_ptr_equal(out[0], nh);
+			assert_ptr_equal(out[1], rt_lookup(rt, r[j % n].dst));
+		}
 		/* filtered: longest route whose nexthop uses interface 2 */
 		if (j % 8 == 0) {
 			struct ref *fb = NULL;
