@@ -30,7 +30,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
 #define TBL24_SIZE	(1u << 24)
 
@@ -77,10 +76,6 @@ fib4_init(struct fib4 *f, uint32_t ngroups)
 		fib4_fini(f);
 		return -ENOMEM;
 	}
-	/* Touch tbl24 now: lookups then never fault on the zero page (a random lookup
-	 * stream would otherwise fault on every untouched page, again after the kernel
-	 * drops idle zero-page mappings). */
-	memset((void *)f->f_tbl24, 0, TBL24_SIZE * sizeof(*f->f_tbl24));
 	for (uint32_t i = 0; i < ngroups; i++)
 		f->f_free[i] = ngroups - 1 - i;	/* low groups first: fewer pages touched */
 	f->f_nfree = ngroups;

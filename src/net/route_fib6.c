@@ -20,7 +20,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
 #define TBL24_SIZE	(1u << 24)
 
@@ -71,8 +70,6 @@ fib6_init(struct fib6 *f, uint32_t ngroups)
 		fib6_fini(f);
 		return -ENOMEM;
 	}
-	/* Touch tbl24 now, as fib4_init() does: lookups never fault on the zero page. */
-	memset((void *)f->f_tbl24, 0, TBL24_SIZE * sizeof(*f->f_tbl24));
 	for (uint32_t i = 0; i < ngroups; i++)
 		f->f_free[i] = ngroups - 1 - i;
 	f->f_nfree = ngroups;
