@@ -517,6 +517,9 @@ inet_ifattach(struct vnet *v, int slot, struct ifnet *ifp)
 		in_ifinfo_free(ii);
 		return -ENOMEM;
 	}
+	kmutex_enter(&in->in_lock);	/* every host is in 224.0.0.1 (never reported) */
+	(void)igmp_join(ii->ii_igmp, INADDR_ALLHOSTS_H);
+	kmutex_exit(&in->in_lock);
 	if_afdata_set(ifp, slot, ii);
 	return 0;
 }
