@@ -3,7 +3,7 @@
  *
  *   A a0 192.0.2.1/24  ===w1===  b0 192.0.2.2/24  B  b1 198.51.100.1/24 ===w2=== c0 198.51.100.2/24 C
  *
- * A and C route by default through B, which forwards.  w2 has MTU 1280, so datagrams
+ * A and C route each other's prefix (and A 203.0.113.0/24) through B, which forwards.  w2 has MTU 1280, so datagrams
  * from A to C above that are fragmented again at B (or refused with DF).  All vnets
  * share one mbuf pool set, destroyed last: a leaked mbuf fails the teardown.
  */
@@ -82,7 +82,10 @@ fix_init(struct fix *f, int ncpu, int nqueues)
 	if (in_addr_add(f->a0, A_ADDR, 24) || in_addr_add(f->b0, B_ADDR0, 24) ||
 	    in_addr_add(f->b1, B_ADDR1, 24) || in_addr_add(f->c0, C_ADDR, 24))
 		return -1;
-	if (in_route_add(f->a, 0, 0, B_ADDR0, NULL) || in_route_add(f->c, 0, 0, B_ADDR1, NULL))
+	/* Prefix routes rather than defaults: a /0 costs a full DIR-24-8 fill (~0.5 s). */
+	if (in_route_add(f->a, IP4(198, 51, 100, 0), 24, B_ADDR0, NULL) ||
+	    in_route_add(f->a, IP4(203, 0, 113, 0), 24, B_ADDR0, NULL) ||
+	    in_route_add(f->c, IP4(192, 0, 2, 0), 24, B_ADDR1, NULL))
 		return -1;
 	return vnet_setting_set(f->b, "net.inet.ip.forwarding", 1);
 }

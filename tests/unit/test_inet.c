@@ -351,8 +351,8 @@ test_no_route_unreachable(void **state)
 	assert_int_equal(S.etype, ICMP_UNREACH);
 	assert_int_equal(S.ecode, ICMP_UNREACH_NET);
 	assert_int_equal(inet_stat(F.b, "ip.noroute"), 1);
-	/* locally, without a default route */
-	assert_int_equal(in_route_delete(F.a, 0, 0), 0);
+	/* locally, without the route */
+	assert_int_equal(in_route_delete(F.a, IP4(203, 0, 113, 0), 24), 0);
 	assert_int_equal(send_test(F.a, IP4(203, 0, 113, 5), 10, 0, false), -ENETUNREACH);
 	/* protocol unreachable: B has no handler for 254 */
 	{
