@@ -395,7 +395,7 @@ arp_reply(struct arp_cache *ac, const struct arp_view *av)
 static bool
 arp_is_ours(struct ifnet *ifp, uint32_t addr)
 {
-	struct ifaddr *ifa;
+	struct ifa_hdr *ifa;
 
 	IF_ADDR_FOREACH(ifa, ifp, IF_AF_INET)
 		if (((struct in_ifaddr *)ifa)->ia_addr == addr)

@@ -160,7 +160,7 @@ in_ifaddr_first(struct ifnet *ifp)
 struct in_ifaddr *
 in_ifaddr_for(struct ifnet *ifp, uint32_t dst)
 {
-	struct ifaddr *ifa;
+	struct ifa_hdr *ifa;
 	struct in_ifaddr *ia;
 
 	IF_ADDR_FOREACH(ifa, ifp, IF_AF_INET) {
@@ -174,7 +174,7 @@ in_ifaddr_for(struct ifnet *ifp, uint32_t dst)
 bool
 in_is_bcast(struct ifnet *ifp, uint32_t addr)
 {
-	struct ifaddr *ifa;
+	struct ifa_hdr *ifa;
 	struct in_ifaddr *ia;
 
 	if (addr == INADDR_BROADCAST_H)
@@ -190,7 +190,7 @@ in_is_bcast(struct ifnet *ifp, uint32_t addr)
 /* ------------------------------------------------------------------ addresses */
 
 static void
-in_ifaddr_free(struct ifaddr *ifa)
+in_ifaddr_free(struct ifa_hdr *ifa)
 {
 	free(ifa);
 }
@@ -564,7 +564,7 @@ inet_ifdetach(struct vnet *v, int slot, struct ifnet *ifp)
 {
 	struct inet *in = vnet_domain_get(v, slot);
 	struct in_ifinfo *ii = if_afdata(ifp, slot);
-	struct ifaddr *ifa;
+	struct ifa_hdr *ifa;
 
 	kmutex_enter(&in->in_lock);
 	while ((ifa = atomic_load_explicit(&ifp->if_addrs[IF_AF_INET],

@@ -156,7 +156,7 @@ struct in_ifinfo {
 
 /* An IPv4 address on an interface. */
 struct in_ifaddr {
-	struct ifaddr		 ia_ifa;	/* on the interface's IF_AF_INET list */
+	struct ifa_hdr		 ia_ifa;	/* on the interface's IF_AF_INET list */
 	_Atomic(struct in_ifaddr *) ia_hnext;	/* [R, W in_lock] vnet hash chain */
 	uint32_t		 ia_addr;	/* [I] host order */
 	uint32_t		 ia_mask;	/* [I] */
