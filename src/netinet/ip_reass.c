@@ -371,11 +371,15 @@ ip_reass_input(struct ip_reass *r, struct mbuf *m, int hlen)
 
 /* ------------------------------------------------------------------ expiry */
 
-/* Unlink the queues of b expired at now (all with now UINT64_MAX) onto *list. */
-static void
+/*
+ * Unlink the queues of b expired at now (all with now UINT64_MAX) onto *list; true if
+ * queues are left.
+ */
+static bool
 ipq_bucket_expire(struct ipq_bucket *b, uint64_t now, struct ipq **list)
 {
 	struct ipq **pp = &b->b_head, *q;
+	bool left;
 
 	kmutex_enter(&b->b_lock);
 	while ((q = *pp) != NULL) {
@@ -389,7 +393,9 @@ ipq_bucket_expire(struct ipq_bucket *b, uint64_t now, struct ipq **list)
 		q->q_next = *list;
 		*list = q;
 	}
+	left = b->b_head != NULL;
 	kmutex_exit(&b->b_lock);
+	return left;
 }
 
 /* Free expired queues; ICMP time exceeded for those whose first fragment came. */
@@ -425,11 +431,8 @@ ip_reass_expire(struct ip_reass *r, uint64_t now, bool notify)
 	bool left = false;
 	int i;
 
-	for (i = 0; i < IPQ_NBUCKET; i++) {
-		ipq_bucket_expire(&r->r_b[i], now, &list);
-		/* a snapshot: a queue created meanwhile re-arms the timer itself */
-		left |= r->r_b[i].b_head != NULL;
-	}
+	for (i = 0; i < IPQ_NBUCKET; i++)
+		left |= ipq_bucket_expire(&r->r_b[i], now, &list);
 	ipq_list_free(r, list, notify);
 	return left;
 }
