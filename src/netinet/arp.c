@@ -132,12 +132,18 @@ arp_entry_remove(struct arp_cache *ac, _Atomic(struct llentry *) *pp)
 	return hold;
 }
 
+/* A new entry (replacing: the count does not grow).  NULL: full or no memory. */
 static struct llentry *
-arp_entry_alloc(struct arp_cache *ac, uint32_t addr, const uint8_t *mac)
+arp_entry_alloc(struct arp_cache *ac, uint32_t addr, const uint8_t *mac, bool replacing)
 {
-	struct llentry *ln = calloc(1, sizeof(*ln));
+	struct llentry *ln;
 
-	if (ln == NULL) {
+	KMUTEX_ASSERT_HELD(&ac->ac_lock);
+	if (!replacing && ac->ac_count >= in_setting(ac->ac_inet->in_s_arp_max)) {
+		inet_count(ac->ac_inet, INS_ARP_FULL, 1);
+		return NULL;
+	}
+	if ((ln = calloc(1, sizeof(*ln))) == NULL) {
 		inet_count(ac->ac_inet, INS_ARP_NOMEM, 1);
 		return NULL;
 	}
@@ -243,7 +249,7 @@ static int
 arp_miss_create(struct arp_cache *ac, _Atomic(struct llentry *) *pp, uint32_t addr,
     struct mbuf *m, struct mbuf **req)
 {
-	struct llentry *ln = arp_entry_alloc(ac, addr, NULL);
+	struct llentry *ln = arp_entry_alloc(ac, addr, NULL, false);
 
 	if (ln == NULL) {
 		m_freem(m);
@@ -355,7 +361,7 @@ arp_learn(struct arp_cache *ac, uint32_t addr, const uint8_t *mac, bool create)
 		kmutex_exit(&ac->ac_lock);
 		return;
 	}
-	if ((nln = arp_entry_alloc(ac, addr, mac)) == NULL) {
+	if ((nln = arp_entry_alloc(ac, addr, mac, ln != NULL)) == NULL) {
 		kmutex_exit(&ac->ac_lock);
 		return;
 	}

@@ -21,6 +21,7 @@
 #include "net/ether.h"
 #include "net/if_dispatch.h"
 #include "netinet/igmp.h"
+#include "netinet/arp_wire.h"
 #include "netinet/igmp_wire.h"
 #include "netinet/ip_reass.h"
 #include "netinet/ip_wire.h"
@@ -302,6 +303,42 @@ test_arp_expiry(void **state)
 	assert_int_equal(fix_wait(arp_empty, NULL, 5000), 0);
 	assert_int_equal(inet_stat(F.a, "arp.unresolved"), 1);
 	assert_true(inet_stat(F.a, "arp.req_tx") >= 3);
+}
+
+static void
+test_arp_limits_and_replies(void **state)
+{
+	struct arp_fields f = { .af_op = ARP_OP_REQUEST, .af_tpa = B_ADDR0 };
+	uint8_t buf[ARP_LEN];
+	int i;
+
+	assert_int_equal(vnet_setting_set(F.b, "net.inet.arp.maxentries", 3), 0);
+	for (i = 0; i < 5; i++) {
+		f.af_spa = IP4(192, 0, 2, 10 + i);
+		memcpy(f.af_sha, (uint8_t[6]){ 2, 0, 0, 0, 9, (uint8_t)i }, 6);
+		assert_int_equal(arp_emit(buf, sizeof(buf), &f), ARP_LEN);
+		psz_read_enter();
+		arp_input(F.b0, m_devget(F.pools, buf, ARP_LEN, 32, 0), inet_get(F.b));
+		psz_read_exit();
+	}
+	/* each request for B's address was answered; only three senders were learnt */
+	assert_int_equal(inet_stat(F.b, "arp.reply_tx"), 5);
+	assert_int_equal(inet_stat(F.b, "arp.full"), 2);
+	assert_int_equal(arp_count(F.b, F.b0).n, 3);
+	/* a request for someone else's address: not learnt, not answered */
+	f.af_tpa = IP4(192, 0, 2, 200);
+	f.af_spa = IP4(192, 0, 2, 50);
+	assert_int_equal(arp_emit(buf, sizeof(buf), &f), ARP_LEN);
+	psz_read_enter();
+	arp_input(F.b0, m_devget(F.pools, buf, ARP_LEN, 32, 0), inet_get(F.b));
+	/* truncated */
+	arp_input(F.b0, m_devget(F.pools, buf, 20, 32, 0), inet_get(F.b));
+	psz_read_exit();
+	assert_int_equal(inet_stat(F.b, "arp.reply_tx"), 5);
+	assert_int_equal(inet_stat(F.b, "arp.bad"), 1);
+	assert_int_equal(arp_delete(in_ifinfo(inet_get(F.b), F.b0)->ii_arp,
+	    IP4(192, 0, 2, 10)), 0);
+	assert_int_equal(arp_count(F.b, F.b0).n, 2);
 }
 
 /* ------------------------------------------------------------------ forwarding */
@@ -631,6 +668,41 @@ test_igmp(void **state)
 	assert_int_equal(in_multi_join(F.a0, A_ADDR), -EINVAL);
 }
 
+static void
+test_igmp_v3_query(void **state)
+{
+	uint32_t g = IP4(239, 4, 5, 6);
+	uint8_t msg[IGMP_V3_QUERY_MIN_LEN];
+	uint16_t c;
+	uint64_t n;
+	struct mbuf *m = m_gethdr(F.pools, MT_DATA);
+	struct ip_oargs a = { .ipo_dst = INADDR_ALLHOSTS_H, .ipo_proto = IPPROTO4_IGMP,
+	    .ipo_ttl = 1, .ipo_ifp = F.b0 };
+
+	assert_int_equal(in_multi_join(F.b0, INADDR_ALLV3RTRS_H), 0);
+	assert_int_equal(in_multi_join(F.a0, g), 0);
+	n = 1;
+	assert_int_equal(fix_wait(igmp_seen, &n, 5000), 0);	/* the join's v3 report */
+	assert_int_equal(igmp_emit_v3_query(msg, sizeof(msg), 5, 0, false, 2, 125, NULL, 0),
+	    IGMP_V3_QUERY_MIN_LEN);
+	c = in_cksum(msg, sizeof(msg));
+	memcpy(msg + 2, &c, 2);
+	m_align(m, sizeof(msg));
+	memcpy(mtod(m, void *), msg, sizeof(msg));
+	m->m_len = m->m_pkthdr.len = sizeof(msg);
+	assert_int_equal(ip_output(F.b, m, &a), 0);
+	/* A answers the general query with one v3 report (within 0.5 s) */
+	n = 2;
+	assert_int_equal(fix_wait(a_reports, &n, 5000), 0);
+	assert_int_equal(fix_wait(igmp_seen, &n, 5000), 0);
+	assert_int_equal(inet_stat(F.a, "igmp.query_v3"), 1);
+	assert_int_equal(igmp_ifversion(in_ifinfo(inet_get(F.a), F.a0)->ii_igmp), 3);
+	fix_sleep_ms(600);
+	assert_int_equal(inet_stat(F.a, "igmp.report_tx"), 2);
+	assert_int_equal(inet_stat(F.b, "igmp.badsum"), 0);
+	assert_int_equal(inet_stat(F.b, "igmp.bad"), 0);
+}
+
 /* ------------------------------------------------------------------ addresses */
 
 static void
@@ -662,6 +734,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ping_self_and_max, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_arp_limits_and_replies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forward_ttl_cksum, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ttl1_time_exceeded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_route_unreachable, setup, teardown),
@@ -671,6 +744,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reass_overlap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reass_timeout_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_igmp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_igmp_v3_query, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
 	};
 
