@@ -7,6 +7,7 @@ extern const struct bench bench_kern;
 extern const struct bench bench_queue;
 extern const struct bench bench_net;
 extern const struct bench bench_wire;
+extern const struct bench bench_inet;
 
 /* Temporary: the mbuf part of "kern" on its own, until the lead folds it into "kern". */
 static const struct bench bench_mbuf = { "mbuf",
@@ -19,5 +20,6 @@ const struct bench *const bench_table[] = {
 	&bench_queue,
 	&bench_net,
 	&bench_wire,
+	&bench_inet,
 	NULL
 };
