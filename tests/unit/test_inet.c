@@ -129,11 +129,11 @@ wait_count(int *p, int n)
 static struct fix F;
 
 static int
-setup(void **state)
+setup_mode(bool giant)
 {
 	pthread_mutex_init(&S.mu, NULL);
 	seen_reset();
-	if (fix_init(&F, 2, 2) != 0)
+	if (fix_init_mode(&F, 2, 2, giant) != 0)
 		return -1;
 	if (icmp_type_register(F.a, ICMP_ECHOREPLY, on_reply, NULL) ||
 	    icmp_type_register(F.c, ICMP_ECHOREPLY, on_reply, NULL) ||
@@ -143,6 +143,18 @@ setup(void **state)
 	    dispatch_ipproto_register(F.b, DISPATCH_INET, PROTO_TEST, on_test_proto, NULL))
 		return -1;
 	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return setup_mode(false);
+}
+
+static int
+setup_giant(void **state)
+{
+	return setup_mode(true);
 }
 
 static int
@@ -206,6 +218,14 @@ test_ping_forwarded_both_ways(void **state)
 	/* w2 has MTU 1280: B fragmented the 1473..1500-byte datagrams from A again */
 	assert_true(inet_stat(F.b, "ip.fragmented") > 0);
 	assert_int_equal(inet_stat(F.c, "ip.badsum"), 0);
+}
+
+static void
+test_ping_giant_mode(void **state)
+{
+	ping_sizes(F.a, C_ADDR);
+	assert_true(kern_giant(F.k));
+	assert_true(inet_stat(F.b, "ip.forward") > 0);
 }
 
 static void
@@ -731,6 +751,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ping_direct, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ping_forwarded_both_ways, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ping_giant_mode, setup_giant, teardown),
 		cmocka_unit_test_setup_teardown(test_ping_self_and_max, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_expiry, setup, teardown),
