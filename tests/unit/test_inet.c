@@ -309,7 +309,7 @@ test_arp_expiry(void **state)
 {
 	assert_int_equal(vnet_setting_set(F.a, "net.inet.arp.reachable_ms", 20), 0);
 	assert_int_equal(vnet_setting_set(F.a, "net.inet.arp.stale_ms", 20), 0);
-	assert_int_equal(vnet_setting_set(F.a, "net.inet.arp.retrans_ms", 10), 0);
+	assert_int_equal(vnet_setting_set(F.a, "net.inet.arp.retrans_ms", 50), 0);
 	assert_int_equal(vnet_setting_set(F.a, "net.inet.arp.maxtries", 2), 0);
 	assert_int_equal(vnet_setting_set(F.a, "net.inet.arp.tick_ms", 2), 0);
 	assert_int_equal(icmp_echo_request(F.a, B_ADDR0, 3, 1, 10, NULL), 0);
@@ -586,7 +586,7 @@ reass_empty(void *arg)
 static void
 test_reass_timeout_limits(void **state)
 {
-	assert_int_equal(vnet_setting_set(F.b, "net.inet.ip.reass.timeout_ms", 20), 0);
+	assert_int_equal(vnet_setting_set(F.b, "net.inet.ip.reass.timeout_ms", 300), 0);
 	assert_int_equal(vnet_setting_set(F.b, "net.inet.ip.maxfragsperpacket", 4), 0);
 	frag(20, 0, true, 8);		/* first fragment only: time exceeded to A */
 	frag(21, 8, true, 8);		/* no first fragment: silent */
