@@ -8,6 +8,7 @@ extern const struct bench bench_queue;
 extern const struct bench bench_net;
 extern const struct bench bench_wire;
 extern const struct bench bench_inet;
+extern const struct bench bench_route;
 
 /* Temporary: the mbuf part of "kern" on its own, until the lead folds it into "kern". */
 static const struct bench bench_mbuf = { "mbuf",
@@ -21,5 +22,6 @@ const struct bench *const bench_table[] = {
 	&bench_net,
 	&bench_wire,
 	&bench_inet,
+	&bench_route,
 	NULL
 };

@@ -55,15 +55,22 @@ psz_defer_run(struct rcu_head *rh)
 	struct psz_head *h = container_of(rh, struct psz_head, ph_rcu);
 
 #ifdef PSZ_TSAN
+	__tsan_acquire(h);		/* the deferring thread's writes (psz_defer) */
 	__tsan_acquire(&psz_tsan_sync);
 #endif
 	h->ph_fn(h);
+#ifdef PSZ_TSAN
+	__tsan_release(&psz_tsan_sync);	/* the callback's writes, for psz_barrier() */
+#endif
 }
 
 void
 psz_defer(struct psz_head *head, void (*fn)(struct psz_head *))
 {
 	head->ph_fn = fn;
+#ifdef PSZ_TSAN
+	__tsan_release(head);		/* TSan cannot see call_rcu's hand-off */
+#endif
 	urcu_memb_call_rcu(&head->ph_rcu, psz_defer_run);
 }
 
@@ -71,4 +78,7 @@ void
 psz_barrier(void)
 {
 	urcu_memb_barrier();
+#ifdef PSZ_TSAN
+	__tsan_acquire(&psz_tsan_sync);	/* pairs with the release after each callback */
+#endif
 }
