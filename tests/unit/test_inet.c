@@ -325,6 +325,13 @@ test_arp_expiry(void **state)
 	assert_true(inet_stat(F.a, "arp.req_tx") >= 3);
 }
 
+static int
+find_mac77(const struct arp_entry_info *e, void *arg)
+{
+	return e->ae_addr == IP4(192, 0, 2, 11) && e->ae_mac[5] == 0x77 &&
+	    e->ae_state == ARP_REACHABLE;
+}
+
 static void
 test_arp_limits_and_replies(void **state)
 {
@@ -358,6 +365,17 @@ test_arp_limits_and_replies(void **state)
 	assert_int_equal(inet_stat(F.b, "arp.bad"), 1);
 	assert_int_equal(arp_delete(in_ifinfo(inet_get(F.b), F.b0)->ii_arp,
 	    IP4(192, 0, 2, 10)), 0);
+	assert_int_equal(arp_count(F.b, F.b0).n, 2);
+	/* a neighbour that changes its MAC: the entry is replaced, the new header used */
+	f.af_op = ARP_OP_REPLY;
+	f.af_spa = IP4(192, 0, 2, 11);
+	f.af_tpa = B_ADDR0;
+	memcpy(f.af_sha, (uint8_t[6]){ 2, 0, 0, 0, 9, 0x77 }, 6);
+	assert_int_equal(arp_emit(buf, sizeof(buf), &f), ARP_LEN);
+	psz_read_enter();
+	arp_input(F.b0, m_devget(F.pools, buf, ARP_LEN, 32, 0), inet_get(F.b));
+	psz_read_exit();
+	assert_int_equal(arp_list(in_ifinfo(inet_get(F.b), F.b0)->ii_arp, find_mac77, NULL), 1);
 	assert_int_equal(arp_count(F.b, F.b0).n, 2);
 }
 
@@ -521,6 +539,50 @@ test_malformed_counted(void **state)
 	assert_int_equal(inet_stat(F.b, "ip.delivered"), delivered + 1);
 	assert_int_equal(S.dlen, 20);
 	assert_int_equal(inet_stat(F.b, "ip.total"), 9);
+}
+
+static void
+test_icmp_error_rules(void **state)
+{
+	struct mbuf *m;
+	int i;
+
+	/* about an ICMP error: never */
+	m = mk_dgram(A_ADDR, B_ADDR0, 1, 0, false, 28, 0);
+	mtod(m, uint8_t *)[9] = IPPROTO4_ICMP;
+	mtod(m, uint8_t *)[20] = ICMP_UNREACH;
+	assert_int_equal(icmp_error(F.b, m, ICMP_UNREACH, ICMP_UNREACH_PORT, 0, F.b0), -EPERM);
+	assert_int_equal(inet_stat(F.b, "icmp.oldicmp"), 1);
+	/* about an echo request: yes */
+	mtod(m, uint8_t *)[20] = ICMP_ECHO;
+	assert_int_equal(icmp_error(F.b, m, ICMP_UNREACH, ICMP_UNREACH_PORT, 0, F.b0), 0);
+	m_freem(m);
+	/* a fragment other than the first, a link broadcast, a multicast destination */
+	m = mk_dgram(A_ADDR, B_ADDR0, 1, 64, false, 28, 0);
+	assert_int_equal(icmp_error(F.b, m, ICMP_UNREACH, ICMP_UNREACH_PORT, 0, F.b0), -EPERM);
+	m_freem(m);
+	m = mk_dgram(A_ADDR, B_ADDR0, 1, 0, false, 28, 0);
+	m->m_flags |= M_BCAST;
+	assert_int_equal(icmp_error(F.b, m, ICMP_UNREACH, ICMP_UNREACH_PORT, 0, F.b0), -EPERM);
+	m_freem(m);
+	m = mk_dgram(A_ADDR, IP4(239, 1, 1, 1), 1, 0, false, 28, 0);
+	assert_int_equal(icmp_error(F.b, m, ICMP_UNREACH, ICMP_UNREACH_PORT, 0, F.b0), -EPERM);
+	m_freem(m);
+	assert_int_equal(inet_stat(F.b, "icmp.notsent"), 3);
+	/* the token bucket: a burst of 3, then refused (1 per second refills slowly) */
+	assert_int_equal(vnet_setting_set(F.b, "net.inet.icmp.ratelimit", 1), 0);
+	assert_int_equal(vnet_setting_set(F.b, "net.inet.icmp.burst", 3), 0);
+	m = mk_dgram(A_ADDR, B_ADDR0, 1, 0, false, 28, 0);
+	for (i = 0; i < 6; i++)
+		(void)icmp_error(F.b, m, ICMP_UNREACH, ICMP_UNREACH_PORT, 0, F.b0);
+	m_freem(m);
+	/* the first error above took a token from the same (foreign) bucket */
+	assert_true(inet_stat(F.b, "icmp.ratelim") >= 2);	/* 3 unless a second passed */
+	assert_true(inet_stat(F.b, "icmp.errout") <= 5);
+	/* what was sent arrives at A as port unreachable */
+	assert_int_equal(wait_count(&S.errors, 1), 0);
+	assert_int_equal(S.etype, ICMP_UNREACH);
+	assert_int_equal(S.ecode, ICMP_UNREACH_PORT);
 }
 
 /* ------------------------------------------------------------------ reassembly */
@@ -761,6 +823,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_no_route_unreachable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_df_frag_needed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_error_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reass_order_dup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reass_overlap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reass_timeout_limits, setup, teardown),
