@@ -22,7 +22,9 @@
  * One timer per cache rather than one per entry keeps entry lifetime simple (an entry
  * owns no continuation, so freeing it needs only a grace period) and costs a walk of a
  * small table per tick.  Frames are built under ac_lock and transmitted after it is
- * released, so no driver runs under the lock.
+ * released, so no driver runs under the lock.  The packets held by a neighbour that
+ * never answered are answered with ICMP host unreachable (to their senders, local or
+ * not) after the lock is released.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,6 +38,7 @@
 #include "net/ether.h"
 #include "netinet/arp.h"
 #include "netinet/arp_wire.h"
+#include "netinet/icmp.h"
 #include "netinet/in_var.h"
 
 #define ARP_NBUCKET	64	/* power of two */
@@ -473,6 +476,7 @@ arp_announce(struct arp_cache *ac, uint32_t addr)
 
 struct arp_sweep {
 	struct mbuf	*as_drop;	/* held packets of deleted entries (m_nextpkt) */
+	struct mbuf	*as_unreach;	/* held packets of unresolved entries */
 	struct arp_txreq as_tx[32];	/* requests to send */
 	int		 as_ntx;
 	uint64_t	 as_now;
@@ -498,7 +502,7 @@ arp_sweep_request(struct arp_cache *ac, struct arp_sweep *sw, struct llentry *ln
 }
 
 static void
-arp_sweep_drop(struct arp_sweep *sw, struct mbuf *hold)
+arp_list_prepend(struct mbuf **list, struct mbuf *hold)
 {
 	struct mbuf *last;
 
@@ -506,8 +510,14 @@ arp_sweep_drop(struct arp_sweep *sw, struct mbuf *hold)
 		return;
 	for (last = hold; last->m_nextpkt != NULL; last = last->m_nextpkt)
 		;
-	last->m_nextpkt = sw->as_drop;
-	sw->as_drop = hold;
+	last->m_nextpkt = *list;
+	*list = hold;
+}
+
+static void
+arp_sweep_drop(struct arp_sweep *sw, struct mbuf *hold)
+{
+	arp_list_prepend(&sw->as_drop, hold);
 }
 
 /* Advance one expired entry; true if it was deleted.  ac_lock. */
@@ -539,8 +549,13 @@ arp_sweep_entry(struct arp_cache *ac, struct arp_sweep *sw, _Atomic(struct llent
 		return false;
 	if (retry)
 		return false;	/* no room or mbuf: try again next tick */
-	inet_count(in, ln->ln_state == ARP_INCOMPLETE ? INS_ARP_UNRESOLVED : INS_ARP_EXPIRED, 1);
-	arp_sweep_drop(sw, arp_entry_remove(ac, pp));
+	if (ln->ln_state == ARP_INCOMPLETE) {
+		inet_count(in, INS_ARP_UNRESOLVED, 1);
+		arp_list_prepend(&sw->as_unreach, arp_entry_remove(ac, pp));
+	} else {
+		inet_count(in, INS_ARP_EXPIRED, 1);
+		arp_sweep_drop(sw, arp_entry_remove(ac, pp));
+	}
 	return true;
 }
 
@@ -558,6 +573,20 @@ arp_sweep(struct arp_cache *ac, struct arp_sweep *sw)
 			if (ln->ln_expire > sw->as_now || !arp_sweep_entry(ac, sw, pp))
 				pp = &ln->ln_next;
 		}
+	}
+}
+
+/* Held packets of a neighbour that never answered: host unreachable to their senders. */
+static void
+arp_unreach(struct arp_cache *ac, struct mbuf *m)
+{
+	struct mbuf *next;
+
+	for (; m != NULL; m = next) {
+		next = m->m_nextpkt;
+		m->m_nextpkt = NULL;
+		(void)icmp_error(ac->ac_ifp->if_vnet, m, ICMP_UNREACH, ICMP_UNREACH_HOST, 0, NULL);
+		m_freem(m);
 	}
 }
 
@@ -580,6 +609,7 @@ arp_timer(void *arg)
 	}
 	psz_read_exit();
 	arp_hold_flush(ac, sw.as_drop, NULL);
+	arp_unreach(ac, sw.as_unreach);
 	if (again)
 		arp_timer_arm(ac);
 }

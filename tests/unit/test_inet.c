@@ -323,6 +323,11 @@ test_arp_expiry(void **state)
 	assert_int_equal(fix_wait(arp_empty, NULL, 5000), 0);
 	assert_int_equal(inet_stat(F.a, "arp.unresolved"), 1);
 	assert_true(inet_stat(F.a, "arp.req_tx") >= 3);
+	/* the held echo request comes back as host unreachable (A to itself) */
+	assert_int_equal(wait_count(&S.errors, 1), 0);
+	assert_int_equal(S.etype, ICMP_UNREACH);
+	assert_int_equal(S.ecode, ICMP_UNREACH_HOST);
+	assert_int_equal(S.efrom, A_ADDR);
 }
 
 static int
