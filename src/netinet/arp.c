@@ -131,7 +131,7 @@ arp_entry_remove(struct arp_cache *ac, _Atomic(struct llentry *) *pp)
 	/* release: pairs with the readers' psz_deref; readers on ln still see its next */
 	psz_publish(pp, atomic_load_explicit(&ln->ln_next, memory_order_relaxed));
 	ac->ac_count--;
-	in_defer(&ln->ln_psz, arp_entry_free_deferred);
+	psz_defer(&ln->ln_psz, arp_entry_free_deferred);
 	return hold;
 }
 
@@ -376,7 +376,7 @@ arp_learn(struct arp_cache *ac, uint32_t addr, const uint8_t *mac, bool create)
 		atomic_init(&nln->ln_next, atomic_load_explicit(&ln->ln_next,
 		    memory_order_relaxed));
 		psz_publish(pp, nln);	/* replaces ln; pairs with arp_lookup */
-		in_defer(&ln->ln_psz, arp_entry_free_deferred);
+		psz_defer(&ln->ln_psz, arp_entry_free_deferred);
 	} else {
 		atomic_init(&nln->ln_next, NULL);
 		psz_publish(pp, nln);

@@ -356,7 +356,7 @@ igmp_unlink(struct igmp_ifinfo *gi, struct in_multi *inm)
 	psz_publish(pp, atomic_load_explicit(&inm->inm_next, memory_order_relaxed));
 	ether_multicast_ip4(inm->inm_group, mac);
 	(void)if_multi_leave(gi->gi_ifp, mac);
-	in_defer(&inm->inm_psz, igmp_inm_free_deferred);
+	psz_defer(&inm->inm_psz, igmp_inm_free_deferred);
 }
 
 int

@@ -196,22 +196,6 @@ in_setting(const struct vnet_setting *s)
 	return vnet_setting_read(s);
 }
 
-/*
- * psz_defer with the writer's side annotated for ThreadSanitizer: psz_defer_run acquires
- * psz_tsan_sync before the callback, so releasing it here orders the writer's last
- * accesses (unlinking under its lock) before the deferred free.  psz_defer itself does
- * not annotate that edge; without it every deferred free is reported as a race with the
- * writer.
- */
-static inline void
-in_defer(struct psz_head *h, void (*fn)(struct psz_head *))
-{
-#ifdef PSZ_TSAN
-	__tsan_release(&psz_tsan_sync);
-#endif
-	psz_defer(h, fn);
-}
-
 /* ---- in.c ---- */
 /* The address record of a local address, or NULL.  Inside a read section. */
 struct in_ifaddr *in_addr_lookup(struct inet *in, uint32_t addr);
