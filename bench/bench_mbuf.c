@@ -10,7 +10,11 @@
  *   smpnet-giant    per-CPU caches, but every get and free between kern_giant_enter()
  *                   and kern_giant_exit() of a kern running in giant mode (the giant
  *                   lock the whole stack takes in that mode)
- * Cases *-getfree-Ncpu: each thread gets a burst and frees it.  Case mbuf-xcpu-2cpu: CPU 0
+ * Cases *-getfree-Ncpu: each thread gets a burst of BURST and frees it (the magazines
+ * absorb it: the depot is not touched).  Cases mbuf-getfree-b96-Ncpu: bursts of 96,
+ * more than a slot's two 30-object magazines, so every burst takes full magazines from
+ * the depot and gives them back (the depot's lists at a high rate; shared by both
+ * threads in the 2cpu case).  Case mbuf-xcpu-2cpu: CPU 0
  * gets mbufs and passes them through a single-producer ring to CPU 1, which frees them
  * (a packet received on one CPU and consumed on another): the frees fill magazines on
  * CPU 1 that must travel back to CPU 0 through the depot.
@@ -34,6 +38,7 @@
 #include "mbuf/mbuf.h"
 
 #define BURST		16
+#define BURST_MAX	96
 #define MAXTHR		2
 #define MAXREPEAT	1000
 
@@ -56,6 +61,7 @@ struct bm_run {
 	struct kern	*giant;		/* a giant-mode kern, NULL unless smpnet-giant */
 	const struct kern *k;		/* fake kern identity */
 	bool		 cluster;
+	int		 burst;		/* objects per burst in the local cases */
 	double		 seconds;
 	pthread_barrier_t bar;
 	_Atomic uint64_t ops;		/* [a] relaxed: summed after join */
@@ -100,17 +106,17 @@ bm_free(const struct bm_run *r, struct mbuf *m)
 	bm_unlock(r->giant);
 }
 
-/* One burst: BURST gets, then BURST frees.  Returns the gets that failed. */
+/* One burst: r->burst gets, then as many frees.  Returns the gets that failed. */
 static unsigned
 bm_burst(const struct bm_run *r)
 {
-	struct mbuf *ms[BURST];
+	struct mbuf *ms[BURST_MAX];
 	unsigned fails = 0;
 
-	for (int i = 0; i < BURST; i++)
+	for (int i = 0; i < r->burst; i++)
 		if ((ms[i] = bm_get(r)) == NULL)
 			fails++;
-	for (int i = 0; i < BURST; i++)
+	for (int i = 0; i < r->burst; i++)
 		if (ms[i] != NULL)
 			bm_free(r, ms[i]);
 	return fails;
@@ -173,7 +179,7 @@ bm_local(const struct bm_run *r, uint64_t end, uint64_t *ops, uint64_t *fails)
 	do {
 		for (int i = 0; i < 64; i++)
 			*fails += bm_burst(r);
-		*ops += 64 * BURST;
+		*ops += 64 * (uint64_t)r->burst;
 	} while (bench_now_ns() < end);
 }
 
@@ -228,7 +234,7 @@ bm_measure(struct bm_run *r, int nthr)
 
 static int
 bm_case(const struct bench_opts *opts, const char *name, bool cluster, int nthr,
-    bool xcpu)
+    bool xcpu, int burst)
 {
 	static struct bm_ring ring;
 	static char fake_kern;	/* identity only */
@@ -256,7 +262,7 @@ bm_case(const struct bench_opts *opts, const char *name, bool cluster, int nthr,
 			r = (struct bm_run){ .mp = impl == IMPL_NOCACHE ? nocache : cached,
 			    .ring = xcpu ? &ring : NULL,
 			    .giant = impl == IMPL_GIANT ? giant : NULL, .k = cfg.owner,
-			    .cluster = cluster, .seconds = opts->seconds };
+			    .cluster = cluster, .burst = burst, .seconds = opts->seconds };
 			samples[impl][rep] = bm_measure(&r, nthr);
 			if (atomic_load(&r.fails) != 0)
 				return -ENOBUFS;
@@ -278,18 +284,21 @@ bench_kern_mbuf(const struct bench_opts *opts)
 		bool cluster;
 		int nthr;
 		bool xcpu;
+		int burst;
 	} cases[] = {
-		{ "mbuf-getfree-1cpu", false, 1, false },
-		{ "mbuf-getfree-2cpu", false, 2, false },
-		{ "cluster-getfree-1cpu", true, 1, false },
-		{ "cluster-getfree-2cpu", true, 2, false },
-		{ "mbuf-xcpu-2cpu", false, 2, true },
+		{ "mbuf-getfree-1cpu", false, 1, false, BURST },
+		{ "mbuf-getfree-2cpu", false, 2, false, BURST },
+		{ "cluster-getfree-1cpu", true, 1, false, BURST },
+		{ "cluster-getfree-2cpu", true, 2, false, BURST },
+		{ "mbuf-getfree-b96-1cpu", false, 1, false, BURST_MAX },
+		{ "mbuf-getfree-b96-2cpu", false, 2, false, BURST_MAX },
+		{ "mbuf-xcpu-2cpu", false, 2, true, BURST },
 	};
 	int error;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		if ((error = bm_case(opts, cases[i].name, cases[i].cluster, cases[i].nthr,
-		    cases[i].xcpu)))
+		    cases[i].xcpu, cases[i].burst)))
 			return error;
 	return 0;
 }

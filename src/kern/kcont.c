@@ -6,12 +6,12 @@
  * one place at a time, its *location*:
  *	NONE	in no list
  *	INBOUND	in transit to CPU kc_holder: in some CPU's outbox, in kc_holder's
- *		inbound MPSC list, or in the list kc_holder took from it (link kc_next)
+ *		inbound MPSC lfq, or in the batch kc_holder took from it (link kc_link)
  *	RUNQ	in kc_holder's run queue (links kc_lnext/kc_lprev)
  *	WHEEL	in kc_holder's timer wheel (same links)
  *	WORKQ	in the kern's worker list (same links, under k_wq_mtx)
  * A *notice* (N) is a second, independent presence of a WHEEL item in its holder's
- * inbound (through kc_next), sent by a thread that is not the holder when the item must
+ * inbound (through kc_link), sent by a thread that is not the holder when the item must
  * leave the wheel early (re-armed, or halted): only the holder may touch its wheel.
  *
  * The state word kc_state holds P, R, N, the location and a LOCK bit.  LOCK is a tiny
@@ -40,14 +40,24 @@
  *		  at once, anything else is dropped by its holder when met (logical cancel).
  *	halt:	  cancel, then repeat until !P, !R, NONE: send a notice for a WHEEL item
  *		  of another CPU, drain the caller's own inbound/outbox if it is a CPU.
- * Invariants: R implies NONE; N implies WHEEL or INBOUND; kc_next is used by at most
+ * Invariants: R implies NONE; N implies WHEEL or INBOUND; kc_link is used by at most
  * one list (an item is INBOUND or has a notice in flight, never both: a notice is sent
  * only for WHEEL, and leaving the wheel with N set goes to INBOUND without a new push);
  * every P is consumed by exactly one run or one successful cancel.
  *
- * Hand-off: a Treiber-style push of a chain onto the target's inbound head (release
- * CAS), consumed by one exchange-all (acquire) and a reversal, so the order from one
- * producer is kept.  kc_push_chain() is the only place that knows the list's shape.
+ * Hand-off: each CPU's inbound is an lfq (src/lib/lfq.h) used as an MPSC FIFO.  A CPU
+ * thread batches its remote placements in one outbox per target, oldest first, linked
+ * through kc_link while private (lfq_chain_append); kcpu_flush() pushes each outbox
+ * with one lfq_push_tail_chain() (one 16-byte CAS per target and batch).  Other threads
+ * and notices push a chain of one.  The owner takes everything with lfq_pop_all() and
+ * walks it with lfq_batch_next(): FIFO, so one producer's order is kept without a
+ * reversal.  lfq's type-stable rule does not bind here: the CPU thread is the only
+ * popper (lfq_pop_all and lfq_batch_next read only items the caller owns), so an item
+ * may be freed once halted (kcont_halt waits until it is NONE, i.e. out of the queue
+ * and its batch).  An item is on one lfq at a time: the state machine above gives
+ * kc_link to one list.  kc_push_chain() and kcpu_drain() are the only places that know
+ * the queue.  The push is ordered before the kick's read of c_sleeping (idle protocol,
+ * kern.c): the anchor CAS is a full barrier, seen by TSan as a seq_cst CAS.
  *
  * Timer wheel: KWHEEL_SLOTS buckets hashed by deadline tick (2^KWHEEL_SHIFT ns); each
  * scan visits the buckets of the ticks elapsed since the last scan (all of them after a
@@ -189,20 +199,17 @@ klist_has(const struct klist *l, const struct kcont *kc)
 
 /* --- hand-off --- */
 
-/* Push the chain first..last (linked by kc_next, newest first) onto c's inbound. */
+/*
+ * Push the chain first..last (linked by kc_link, oldest first) onto c's inbound.  The
+ * anchor CAS releases the links and the items' fields written before to the consumer
+ * (pairs with lfq_pop_all's acquire in kcpu_drain()), and is a full barrier (a seq_cst
+ * CAS for TSan): the Dekker write of the idle protocol, ordered before the caller's
+ * kcpu_kick() read of c_sleeping; pairs with the xchg in kcpu_sleep() (kern.c).
+ */
 static void
 kc_push_chain(struct kcpu *c, struct kcont *first, struct kcont *last)
 {
-	struct kcont *old = atomic_load_explicit(&c->c_inbound, memory_order_relaxed);
-
-	/* Release: the links and the items' fields written before are visible to the
-	 * consumer; pairs with the acquire exchange in kcpu_drain().  seq_cst (not just
-	 * release) for the idle protocol: pairs with the xchg of c_sleeping in
-	 * kcpu_sleep() (kern.c), read after this by kcpu_kick(). */
-	do
-		last->kc_next = old;
-	while (!atomic_compare_exchange_weak_explicit(&c->c_inbound, &old, first,
-	    memory_order_seq_cst, memory_order_relaxed));
+	lfq_push_tail_chain(&c->c_inq, first, last);
 }
 
 /* Hand kc to CPU target: batched in self's outbox on a CPU thread, else pushed now.
@@ -218,10 +225,8 @@ kc_send(struct kcont *kc, int self, int target)
 		return target;
 	}
 	ob = &k->k_cpus[self].c_out[target];
-	kc->kc_next = ob->ko_head;
-	if (ob->ko_head == NULL)
-		ob->ko_tail = kc;
-	ob->ko_head = kc;
+	lfq_chain_append(&k->k_cpus[target].c_inq, (void **)&ob->ko_head,
+	    (void **)&ob->ko_tail, kc);
 	k->k_cpus[self].c_outmask |= (uint64_t)1 << target;
 	return -1;
 }
@@ -370,7 +375,8 @@ void
 kcont_init(struct kcont *kc, struct kern *k, void (*fn)(void *), void *arg,
     struct kmutex *lock, unsigned flags)
 {
-	kc->kc_next = kc->kc_lnext = kc->kc_lprev = NULL;
+	atomic_init(&kc->kc_link.ql_next, NULL);
+	kc->kc_lnext = kc->kc_lprev = NULL;
 	atomic_init(&kc->kc_state, 0);
 	kc->kc_holder = -1;
 	kc->kc_cpu = 0;
@@ -512,22 +518,17 @@ kc_arrive(struct kcpu *c, struct kcont *kc)
 unsigned
 kcpu_drain(struct kcpu *c)
 {
-	struct kcont *list, *rev = NULL, *next;
+	struct lfq_batch b;
+	struct kcont *kc;
 	unsigned n = 0;
 
-	if (atomic_load_explicit(&c->c_inbound, memory_order_relaxed) == NULL)
+	/* The only popper of c_inq.  lfq_pop_all's CAS acquires what kc_push_chain()'s
+	 * CAS released; lfq_batch_next reads kc's link before handing kc out, so
+	 * kc_arrive() may push kc again at once (to another CPU, or as a notice). */
+	if (!lfq_pop_all(&c->c_inq, &b))
 		return 0;
-	/* Acquire pairs with the release CAS in kc_push_chain(). */
-	list = atomic_exchange_explicit(&c->c_inbound, NULL, memory_order_acquire);
-	for (; list != NULL; list = next) {
-		next = list->kc_next;
-		list->kc_next = rev;
-		rev = list;
-	}
-	for (; rev != NULL; rev = next, n++) {
-		next = rev->kc_next;
-		kc_arrive(c, rev);
-	}
+	for (; (kc = lfq_batch_next(&b)) != NULL; n++)
+		kc_arrive(c, kc);
 	return n;
 }
 
@@ -768,16 +769,31 @@ kc_discard_list(struct klist *l)
 		kc_discard(kc);
 }
 
+/* Drop a private outbox chain (NULL-terminated through kc_link). */
 static void
 kc_discard_chain(struct kcont *kc)
 {
 	struct kcont *next;
 
 	for (; kc != NULL; kc = next) {
-		next = kc->kc_next;
-		kc->kc_next = NULL;
+		/* Relaxed: the chain is the caller's (the outbox owner has exited). */
+		next = lfq_item_of(offsetof(struct kcont, kc_link),
+		    atomic_load_explicit(&kc->kc_link.ql_next, memory_order_relaxed));
 		kc_discard(kc);
 	}
+}
+
+/* Drop everything in c's inbound queue. */
+static void
+kc_discard_inbound(struct kcpu *c)
+{
+	struct lfq_batch b;
+	struct kcont *kc;
+
+	if (!lfq_pop_all(&c->c_inq, &b))
+		return;
+	while ((kc = lfq_batch_next(&b)) != NULL)
+		kc_discard(kc);
 }
 
 /* Drop everything c holds.  Its thread has exited and no thread schedules any more. */
@@ -791,8 +807,7 @@ kcpu_discard(struct kcpu *c)
 		c->c_out[i].ko_head = c->c_out[i].ko_tail = NULL;
 	}
 	c->c_outmask = 0;
-	kc_discard_chain(atomic_exchange_explicit(&c->c_inbound, NULL,
-	    memory_order_acquire));
+	kc_discard_inbound(c);
 	kc_discard_list(&c->c_runq[0]);
 	kc_discard_list(&c->c_runq[1]);
 	for (i = 0; i < KWHEEL_SLOTS; i++)

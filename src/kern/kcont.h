@@ -17,7 +17,7 @@
  *  - a continuation never runs concurrently with itself: scheduled while it runs, it is
  *    placed again only after the running call returns;
  *  - in giant mode every run holds the giant lock.
- * Hand-offs between threads are lockless (a per-CPU MPSC list); CPU threads batch them.
+ * Hand-offs between threads are lockless (a per-CPU MPSC lfq); CPU threads batch them.
  *
  * At kern_destroy(), continuations still pending are discarded (they never run).
  */
@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "kern/kern.h"
+#include "lib/lfq.h"
 
 struct kmutex;
 
@@ -43,7 +44,8 @@ struct kmutex;
  * or under k_wq_mtx while it is in the worker list.
  */
 struct kcont {
-	struct kcont		*kc_next;	/* [H] MPSC inbound link (or notice link) */
+	struct lfq_link		 kc_link;	/* [a] outbox / inbound lfq link (or notice
+						 * link): lfq calls, or the outbox owner */
 	struct kcont		*kc_lnext;	/* [H] run-queue, wheel or worker-list link */
 	struct kcont		*kc_lprev;	/* [H] */
 	_Atomic uint32_t	 kc_state;	/* [a] KCS_* bits + location; see kcont.c */

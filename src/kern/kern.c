@@ -10,9 +10,15 @@
  *
  * Idle protocol (Dekker-style; each side writes, then reads the other's word, all four
  * accesses seq_cst, so they fall in one total order):
- *	CPU thread:  xchg(c_sleeping, 1); if (inbound empty) futex_wait(c_sleeping, 1)
- *	producer:    push to inbound (seq_cst CAS in kc_push_chain);
+ *	CPU thread:  xchg(c_sleeping, 1); if (lfq_empty_sc(inbound)) futex_wait(c_sleeping, 1)
+ *	producer:    push to the inbound lfq (its anchor CAS in kc_push_chain);
  *		     if (c_sleeping && xchg(c_sleeping, 0)) futex_wake
+ * The push is lfq's 16-byte anchor CAS, a `lock cmpxchg16b` issued through GCC's
+ * __sync builtin: a full barrier in hardware, and a seq_cst 128-bit atomic CAS in
+ * ThreadSanitizer's model, so it counts as the producer's seq_cst write; the CPU
+ * thread's read is lfq_empty_sc(), a seq_cst load of the anchor's head word.  (The
+ * anchor is written 16 bytes at a time and read 8: C11 does not speak of such mixed
+ * sizes, x86 and TSan order them as said.)
  * Either the CPU thread's read of inbound comes after the push in that order (it sees
  * the work and does not sleep) or the producer's read of c_sleeping comes after the
  * xchg (it sees 1 and wakes it).  The futex compares c_sleeping with 1 atomically with
@@ -26,6 +32,7 @@
 #include <linux/futex.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,8 +143,8 @@ futex_wake(_Atomic uint32_t *addr)
 void
 kcpu_kick(struct kcpu *c)
 {
-	/* Dekker: seq_cst after the caller's seq_cst push (or k_stop store); pairs with
-	 * the xchg in kcpu_sleep(). */
+	/* Dekker: seq_cst after the caller's push (the lfq anchor CAS, a full barrier) or
+	 * k_stop store; pairs with the xchg in kcpu_sleep(). */
 	if (atomic_load_explicit(&c->c_sleeping, memory_order_seq_cst) != 0 &&
 	    atomic_exchange_explicit(&c->c_sleeping, 0, memory_order_relaxed) != 0)
 		futex_wake(&c->c_sleeping);
@@ -151,10 +158,11 @@ kcpu_sleep(struct kcpu *c)
 
 	if (timeout == 0)
 		return;
-	/* Dekker: seq_cst write, then seq_cst reads; pairs with kc_push_chain()'s CAS and
-	 * kcpu_kick()'s load (and the k_stop store in kern_stop_threads()). */
+	/* Dekker: seq_cst write, then seq_cst reads; pairs with the lfq anchor CAS of
+	 * kc_push_chain() and kcpu_kick()'s load (and the k_stop store in
+	 * kern_stop_threads()). */
 	(void)atomic_exchange_explicit(&c->c_sleeping, 1, memory_order_seq_cst);
-	if (atomic_load_explicit(&c->c_inbound, memory_order_seq_cst) == NULL &&
+	if (lfq_empty_sc(&c->c_inq) &&
 	    !atomic_load_explicit(&k->k_stop, memory_order_seq_cst)) {
 		futex_wait(&c->c_sleeping, 1, timeout);
 		c->c_sleeps++;
@@ -226,7 +234,7 @@ kcpu_init(struct kern *k, int i)
 	struct kcpu *c = &k->k_cpus[i];
 
 	memset(c, 0, sizeof(*c));
-	atomic_init(&c->c_inbound, NULL);
+	lfq_init(&c->c_inq, offsetof(struct kcont, kc_link));
 	atomic_init(&c->c_sleeping, 0);
 	c->c_kern = k;
 	c->c_idx = i;

@@ -1,8 +1,8 @@
 /*
  * kern_var.h - the insides of a kern, shared by kern.c, kcont.c and klock.c only.
  *
- * Each CPU (struct kcpu) has: an inbound MPSC list (any thread pushes, the CPU thread
- * takes all), a "sleeping" word for the idle protocol, two run queues (high, normal),
+ * Each CPU (struct kcpu) has: an inbound MPSC queue (an lfq: any thread pushes at the
+ * tail, the CPU thread takes all in FIFO order), a "sleeping" word for the idle protocol, two run queues (high, normal),
  * a hashed timer wheel, and one outbox per other CPU where remote schedules made while
  * running are batched until the end of the current batch.  Everything but the inbound
  * head and the sleeping word is touched only by the CPU thread ([c]).
@@ -18,6 +18,7 @@
 #include "kern/kcont.h"
 #include "kern/kern.h"
 #include "kern/klock.h"
+#include "lib/lfq.h"
 
 #define KWHEEL_SLOTS	256		/* power of two */
 #define KLOCK_MAXCLASS	256		/* classes checked by the lock-order checker */
@@ -28,16 +29,16 @@ struct klist {				/* doubly-linked through kc_lnext/kc_lprev */
 	struct kcont	*kl_tail;
 };
 
-struct koutbox {			/* newest first, pushed as one chain */
+struct koutbox {			/* oldest first (kc_link), pushed as one chain */
 	struct kcont	*ko_head;
 	struct kcont	*ko_tail;
 };
 
 struct kcpu {
-	/* Written by producers on other CPUs: its own line. */
-	_Atomic(struct kcont *)	 c_inbound;	/* [a] MPSC list, newest first */
+	/* Written by producers on other CPUs: the queue's anchor line, then the flag's. */
+	struct lfq		 c_inq;		/* [a] MPSC inbound (kc_link), FIFO */
 	_Atomic uint32_t	 c_sleeping;	/* [a] 1 while the thread may sleep */
-	char			 c_pad[CACHE_LINE - sizeof(void *) - sizeof(uint32_t)];
+	char			 c_pad[CACHE_LINE - sizeof(uint32_t)];
 	/* The CPU thread's own state. */
 	struct kern		*c_kern;	/* [I] */
 	int			 c_idx;		/* [I] */

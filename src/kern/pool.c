@@ -9,11 +9,18 @@
  *    Invariant: prev is NULL, empty or full, never partly filled; so a slot holds
  *    between 0 and 2 * POOL_MAGSIZE objects, and after a depot exchange it can serve
  *    POOL_MAGSIZE gets or puts before it touches the depot again.
- *  - The depot (the shared layer) holds lists of full and empty magazines, a free list
- *    of loose objects (used with POOL_NOCACHE and when no magazine can be allocated),
- *    and the backing store: chunks of objects carved by a bump pointer, never more than
- *    maxitems objects in all.  It is one mutex for now, behind pool_depot_push/pop, so
- *    a lockless LIFO can replace it.
+ *  - The depot (the shared layer) holds two lockless LIFOs of magazines, full and empty
+ *    (lfq, src/lib/lfq.h: push_head and pop, so the most recently used magazine, whose
+ *    lines are warmest, goes out first).  Slots refill from the full list and spill to
+ *    it without any lock.  lfq asks for type-stable items: a pop may read the link of a
+ *    magazine another thread popped meanwhile.  Magazines are never freed before
+ *    pool_destroy() (which runs with no other thread in the pool), so every magazine
+ *    that was ever on a depot list stays mapped while any lfq call on it can run; and
+ *    their link (pm_link) is touched only by lfq calls.
+ *  - Behind the magazines, under the depot mutex pd_lock (the rare slow path): a free
+ *    list of loose objects (used with POOL_NOCACHE and when no magazine can be
+ *    allocated) and the backing store, chunks of objects carved by a bump pointer,
+ *    never more than maxitems objects in all.
  *  - Teardown counts every object found in a magazine, the depot lists and the free
  *    list; it must equal the number carved, otherwise an object is still out (-EBUSY).
  *
@@ -21,10 +28,11 @@
  * threads); "carved" = handed out by the bump pointer for the first time (nalloc).
  *
  * Lock order: a shared slot's ps_lock, then the pool's depot lock; nothing is called
- * with either held.
+ * with either held.  The depot lists take no lock and may be used under either.
  */
 #include "kern/pool.h"
 #include "kern/kern.h"
+#include "lib/lfq.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -45,16 +53,19 @@
 #endif
 
 
+#ifndef POOL_MAGSIZE		/* tests/stress builds a 2-object variant */
 #define POOL_MAGSIZE	30	/* a magazine is 256 bytes */
+#endif
 #define POOL_CHUNK	65536	/* bytes carved per backing allocation (or one object) */
 #define POOL_NAMELEN	32
 
 struct pool_mag {
-	struct pool_mag	*pm_next;		/* [W depot] link in a depot list */
+	struct lfq_link	 pm_link;		/* [a] link in a depot lfq (lfq calls only) */
 	unsigned	 pm_n;			/* [c] objects in pm_objs (owner only) */
 	void		*pm_objs[POOL_MAGSIZE];	/* [c] */
 };
-_Static_assert(sizeof(struct pool_mag) == 256, "magazine is 4 cache lines");
+_Static_assert(POOL_MAGSIZE != 30 || sizeof(struct pool_mag) == 256,
+    "magazine is 4 cache lines");
 
 struct pool_chunk {
 	struct pool_chunk *pc_next;		/* [W depot] */
@@ -76,8 +87,8 @@ struct pool_slot {
 enum { DEPOT_FULL, DEPOT_EMPTY };
 
 struct pool_depot {
+	struct lfq	 pd_mags[2];	/* [a] full and empty magazines (lockless LIFOs) */
 	pthread_mutex_t	 pd_lock;
-	struct pool_mag	*pd_mags[2];	/* [W pd_lock] full and empty magazine lists */
 	void		*pd_free;	/* [W pd_lock] loose objects, linked in their 1st word */
 	char		*pd_bump;	/* [W pd_lock] next object to carve */
 	unsigned	 pd_left;	/* [W pd_lock] objects left at pd_bump */
@@ -110,29 +121,21 @@ pool_stat_inc(_Atomic uint64_t *c, bool shared)
 
 /* ---- the depot (shared layer) ---- */
 
+/*
+ * Give a magazine to the depot (LIFO).  Lock-free.  The push releases the magazine's
+ * contents (pm_n, pm_objs) to the thread that pops it (lfq: release CAS / acquire).
+ */
 static void
 pool_depot_push(struct pool *p, int which, struct pool_mag *m)
 {
-	struct pool_depot *d = &p->p_depot;
-
-	pthread_mutex_lock(&d->pd_lock);
-	m->pm_next = d->pd_mags[which];
-	d->pd_mags[which] = m;
-	pthread_mutex_unlock(&d->pd_lock);
+	lfq_push_head(&p->p_depot.pd_mags[which], m);
 }
 
+/* Take the most recently given magazine, or NULL.  Lock-free (see lfq_pop). */
 static struct pool_mag *
 pool_depot_pop(struct pool *p, int which)
 {
-	struct pool_depot *d = &p->p_depot;
-	struct pool_mag *m;
-
-	pthread_mutex_lock(&d->pd_lock);
-	m = d->pd_mags[which];
-	if (m != NULL)
-		d->pd_mags[which] = m->pm_next;
-	pthread_mutex_unlock(&d->pd_lock);
-	return m;
+	return lfq_pop(&p->p_depot.pd_mags[which]);
 }
 
 /* A new chunk for the bump pointer.  Called with pd_lock held. */
@@ -393,6 +396,8 @@ pool_create_flags(const char *name, size_t size, size_t align, unsigned maxitems
 	p->p_ncpu = owner != NULL ? ncpu : 0;
 	p->p_owner = owner;
 	pthread_mutex_init(&p->p_depot.pd_lock, NULL);
+	lfq_init(&p->p_depot.pd_mags[DEPOT_FULL], offsetof(struct pool_mag, pm_link));
+	lfq_init(&p->p_depot.pd_mags[DEPOT_EMPTY], offsetof(struct pool_mag, pm_link));
 	pool_init_slots(p);
 	return p;
 }
@@ -435,13 +440,24 @@ pool_stats(const struct pool *p, struct pool_stats *st)
 	st->size = p->p_stride;
 }
 
+/*
+ * Objects in the magazines of a depot list, which is left as it was (taken whole, then
+ * pushed back in the same order).  Quiescent pool only.
+ */
 static uint64_t
-pool_mag_list_count(const struct pool_mag *m)
+pool_mag_list_count(struct lfq *q)
 {
+	struct pool_mag *first = NULL, *last = NULL, *m;
+	struct lfq_batch b;
 	uint64_t n = 0;
 
-	for (; m != NULL; m = m->pm_next)
+	if (!lfq_pop_all(q, &b))
+		return 0;
+	while ((m = lfq_batch_next(&b)) != NULL) {
 		n += m->pm_n;
+		lfq_chain_append(q, (void **)&first, (void **)&last, m);
+	}
+	lfq_push_tail_chain(q, first, last);
 	return n;
 }
 
@@ -450,10 +466,10 @@ static uint64_t
 pool_count_cached(struct pool *p)
 {
 	struct pool_depot *d = &p->p_depot;
-	uint64_t n = pool_mag_list_count(d->pd_mags[DEPOT_FULL]);
+	uint64_t n = pool_mag_list_count(&d->pd_mags[DEPOT_FULL]);
 	void *o;
 
-	assert(pool_mag_list_count(d->pd_mags[DEPOT_EMPTY]) == 0);
+	assert(pool_mag_list_count(&d->pd_mags[DEPOT_EMPTY]) == 0);
 	for (int i = 0; i <= p->p_ncpu; i++) {
 		struct pool_slot *s = &p->p_slots[i];
 
@@ -467,15 +483,14 @@ pool_count_cached(struct pool *p)
 	return n;
 }
 
+/* Free every magazine of a depot list.  Quiescent pool only (pool_destroy). */
 static void
-pool_mag_list_free(struct pool_mag *m)
+pool_mag_list_free(struct lfq *q)
 {
-	struct pool_mag *next;
+	struct pool_mag *m;
 
-	for (; m != NULL; m = next) {
-		next = m->pm_next;
+	while ((m = lfq_pop(q)) != NULL)
 		free(m);
-	}
 }
 
 static void
@@ -489,8 +504,8 @@ pool_free_all(struct pool *p)
 		free(p->p_slots[i].ps_prev);
 		pthread_mutex_destroy(&p->p_slots[i].ps_lock);
 	}
-	pool_mag_list_free(d->pd_mags[DEPOT_FULL]);
-	pool_mag_list_free(d->pd_mags[DEPOT_EMPTY]);
+	pool_mag_list_free(&d->pd_mags[DEPOT_FULL]);
+	pool_mag_list_free(&d->pd_mags[DEPOT_EMPTY]);
 	for (c = d->pd_chunks; c != NULL; c = next) {
 		next = c->pc_next;
 		free(c->pc_mem);	/* free() needs it unpoisoned: ASan does that itself */

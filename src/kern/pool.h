@@ -14,8 +14,8 @@
  * available everywhere a pool is built; pass kern_ncpu(owner).)
  *
  * Calling context: every call except pool_create()/pool_destroy() is thread-safe, never
- * sleeps (the shared slot's and the depot's mutexes are held for a few instructions) and
- * may be called from a continuation.  pool_get()/pool_put() call malloc() when the pool
+ * sleeps (the shared slot's and the depot's mutexes are held for a few instructions; the
+ * depot's magazine lists are lockless) and may be called from a continuation.  pool_get()/pool_put() call malloc() when the pool
  * grows or a new magazine is needed.
  */
 #ifndef SMPNET_KERN_POOL_H

@@ -31,6 +31,12 @@
  *       A.tail was an item t, store t.link = n.  t cannot leave the queue before that
  *       store: a pop of t needs t.link, which stays pending (I2) until then, so the store
  *       lands in an item that is still queued (never in a popped or freed one).
+ *  push_tail_chain(f, l): the items f..l are pre-linked by the caller while private, and
+ *       l.link = NULL; then as push_tail with the chain in place of n: CAS A ->
+ *       {A.head ?: f, l, tag+1}, then t.link = f for the old tail t.  The chain's inner
+ *       links are written before the CAS, which releases them, so (I2) holds at the
+ *       CAS with only t's link pending; (I3) holds as l.link is NULL.  Each item of the
+ *       chain was not queued before, as for push_tail (I4).
  *  pop: snapshot A; if empty return NULL; nx = A.head.link; if head == tail the new
  *       anchor is empty, else if nx == NULL the link is pending (wait and retry), else
  *       {nx, A.tail}; CAS with tag+1.  nx may come from an item that another thread
@@ -96,6 +102,14 @@ bool
 lfq_empty(struct lfq *q)
 {
 	return lfq_peek(q) == NULL;
+}
+
+bool
+lfq_empty_sc(struct lfq *q)
+{
+	/* seq_cst: the Dekker pairing described in lfq.h (the other side is a pusher's
+	 * anchor CAS followed by its seq_cst load of the caller's flag). */
+	return lfq_ptr_decode(atomic_load_explicit(&q->q_w0, memory_order_seq_cst)) == NULL;
 }
 
 bool

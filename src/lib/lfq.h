@@ -90,6 +90,23 @@ static inline void lfq_push_head(struct lfq *q, void *item);
 static inline void lfq_push_tail(struct lfq *q, void *item);
 
 /*
+ * Push the chain first..last at the tail in one CAS, in chain order (first ends up
+ * nearest the head).  The caller pre-links the chain through the items' links (each
+ * link written with a relaxed store while the chain is private; last's link is set to
+ * NULL here), e.g. with lfq_chain_append().  first == last pushes one item, as
+ * lfq_push_tail().  Lock-free; the pending window is the same as for push_tail (only
+ * the old tail's link).  (Inline, below.)
+ */
+static inline void lfq_push_tail_chain(struct lfq *q, void *first, void *last);
+
+/*
+ * Append item to a private chain *first..*last (both NULL for an empty chain) that is
+ * not on any queue yet, for lfq_push_tail_chain().  Touches only the chain's items.
+ */
+static inline void lfq_chain_append(const struct lfq *q, void **first, void **last,
+    void *item);
+
+/*
  * Pop the head item, or NULL if the queue was empty.  See the pending window above.
  * (Inline, below.)
  */
@@ -103,6 +120,14 @@ void *lfq_peek(struct lfq *q);
 
 /* True if the queue was empty at some instant during the call. */
 bool lfq_empty(struct lfq *q);
+
+/*
+ * lfq_empty() with a seq_cst load of the head word, for a Dekker-style pairing: a thread
+ * that stores a flag (seq_cst) and then calls this, against a pusher that pushes (its
+ * anchor CAS is a full barrier) and then loads the flag (seq_cst), cannot have both
+ * miss the other's write.  See the idle protocol in kern.c.
+ */
+bool lfq_empty_sc(struct lfq *q);
 
 /*
  * Take every item at once (one CAS); returns false if the queue was empty.  Walk the
@@ -277,6 +302,38 @@ lfq_push_tail(struct lfq *q, void *item)
 	 * the link in lfq_pop / lfq_batch_next. */
 	if (s.tail != NULL)
 		atomic_store_explicit(&s.tail->ql_next, n, memory_order_release);
+}
+
+static inline void
+lfq_push_tail_chain(struct lfq *q, void *first, void *last)
+{
+	struct lfq_link *f = lfq_link_of(q, first), *l = lfq_link_of(q, last);
+	struct lfq_snap s;
+
+	/* The chain is private until the CAS publishes it; the CAS (a full barrier)
+	 * releases its inner links and contents to the popper (lfq_snapshot's acquire). */
+	atomic_store_explicit(&l->ql_next, NULL, memory_order_relaxed);
+	lfq_snapshot(q, &s);
+	while (!lfq_anchor_cas(q, &s, s.head != NULL ? s.head : f, l, s.tag + 1))
+		continue;	/* s was refreshed by the failed CAS */
+	/* Close the pending link (I2 in lfq.c).  Release pairs with the acquire load of
+	 * the link in lfq_pop / lfq_batch_next. */
+	if (s.tail != NULL)
+		atomic_store_explicit(&s.tail->ql_next, f, memory_order_release);
+}
+
+static inline void
+lfq_chain_append(const struct lfq *q, void **first, void **last, void *item)
+{
+	struct lfq_link *n = lfq_link_of(q, item);
+
+	/* Relaxed: the chain is private; lfq_push_tail_chain's CAS publishes it. */
+	atomic_store_explicit(&n->ql_next, NULL, memory_order_relaxed);
+	if (*last != NULL)
+		atomic_store_explicit(&lfq_link_of(q, *last)->ql_next, n, memory_order_relaxed);
+	else
+		*first = item;
+	*last = item;
 }
 
 static inline void *

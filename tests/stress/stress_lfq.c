@@ -5,6 +5,10 @@
  *    popped exactly once, and each consumer sees each producer's items in order.
  *  - mpsc_pop_all: 3 producers push_tail, one consumer takes batches with pop_all:
  *    exactly once and each producer's exact order.
+ *  - chain_mpmc / chain_mpsc_pop_all: the same two tests with producers that push
+ *    pre-linked chains of 1..CHAIN_MAX items (lengths from a seeded generator, seed
+ *    printed) with lfq_push_tail_chain: exactly once, and each producer's order kept
+ *    across and inside chains (exact order with the single pop_all consumer).
  *  - mpsc_free: the same with malloc'ed items that the consumer (lfq_pop and pop_all in
  *    turn) frees at once: under ASan, proof that a single popper reads no freed item.
  *  - aba_torture_mixed / _lifo: 8 threads (more than the CPUs, so that some are
@@ -150,6 +154,81 @@ test_fifo_mpmc(void **state)
 	for (int i = 0; i < NPROD + NCONS; i++)
 		t[i] = (struct targ){ .ctx = c, .id = i };
 	stress_run(NPROD + NCONS, fifo_thread, t, sizeof(t[0]));
+	fifo_ctx_check_free(c);
+}
+
+/* ---- chains: lfq_push_tail_chain (the continuation outboxes' pattern) ---- */
+#define CHAIN_MAX	8
+#define CHAIN_SEED	0x5eed1234u
+
+static uint32_t
+chain_rand(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+static void *
+chain_producer(void *a)
+{
+	struct targ *t = a;
+	struct sitem *base = t->ctx->items + (size_t)t->id * PER_PROD;
+	uint32_t i = 0, n, rng = CHAIN_SEED + (uint32_t)t->id;
+
+	while (i < PER_PROD) {
+		void *first = NULL, *last = NULL;
+
+		n = 1 + chain_rand(&rng) % CHAIN_MAX;
+		for (; n > 0 && i < PER_PROD; n--, i++)
+			lfq_chain_append(&t->ctx->q, &first, &last, &base[i]);
+		lfq_push_tail_chain(&t->ctx->q, first, last);
+	}
+	return NULL;
+}
+
+static void *
+chain_thread(void *a)
+{
+	struct targ *t = a;
+
+	return t->id < NPROD ? chain_producer(t) : fifo_consumer(t);
+}
+
+static void
+test_chain_mpmc(void **state)
+{
+	struct fifo_ctx *c = fifo_ctx_new();
+	struct targ t[NPROD + NCONS];
+
+	printf("# chain seed %#x (+ producer id)\n", CHAIN_SEED);
+	for (int i = 0; i < NPROD + NCONS; i++)
+		t[i] = (struct targ){ .ctx = c, .id = i };
+	stress_run(NPROD + NCONS, chain_thread, t, sizeof(t[0]));
+	fifo_ctx_check_free(c);
+}
+
+static void *batch_consumer(void *a);
+
+static void *
+chain_batch_thread(void *a)
+{
+	struct targ *t = a;
+
+	return t->id < NPROD ? chain_producer(t) : batch_consumer(t);
+}
+
+static void
+test_chain_mpsc_pop_all(void **state)
+{
+	struct fifo_ctx *c = fifo_ctx_new();
+	struct targ t[NPROD + 1];
+
+	printf("# chain seed %#x (+ producer id)\n", CHAIN_SEED);
+	for (int i = 0; i < NPROD + 1; i++)
+		t[i] = (struct targ){ .ctx = c, .id = i };
+	stress_run(NPROD + 1, chain_batch_thread, t, sizeof(t[0]));
 	fifo_ctx_check_free(c);
 }
 
@@ -456,6 +535,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fifo_mpmc),
 		cmocka_unit_test(test_mpsc_pop_all),
+		cmocka_unit_test(test_chain_mpmc),
+		cmocka_unit_test(test_chain_mpsc_pop_all),
 		cmocka_unit_test(test_mpsc_free),
 		cmocka_unit_test(test_aba_torture_mixed),
 		cmocka_unit_test(test_aba_torture_lifo),

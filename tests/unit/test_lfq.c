@@ -1,6 +1,6 @@
 /*
  * test_lfq.c - unit tests of the intrusive queue: LIFO and FIFO order, mixed pushes,
- * empty edges, peek, take-all, and a link at a non-zero offset.
+ * empty edges, peek, take-all, a link at a non-zero offset, and chain pushes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -150,6 +150,49 @@ test_pop_all(void **state)
 		assert_ptr_equal(lfq_pop(&q), &it[i]);
 }
 
+/* Chains pushed at the tail keep chain order, behind and before single pushes. */
+static void
+test_push_tail_chain(void **state)
+{
+	struct item it[NITEMS];
+	struct lfq_batch b;
+	struct lfq q;
+	void *first = NULL, *last = NULL;
+	struct item *p;
+	int n = 0;
+
+	items_init(it, NITEMS);
+	lfq_init(&q, offsetof(struct item, it_link));
+	lfq_push_tail_chain(&q, &it[0], &it[0]);	/* a chain of one, empty queue */
+	for (int i = 1; i < 6; i++)
+		lfq_chain_append(&q, &first, &last, &it[i]);
+	assert_ptr_equal(first, &it[1]);
+	assert_ptr_equal(last, &it[5]);
+	lfq_push_tail_chain(&q, first, last);		/* behind a queued item */
+	lfq_push_tail(&q, &it[6]);
+	first = last = NULL;
+	for (int i = 7; i < NITEMS; i++)
+		lfq_chain_append(&q, &first, &last, &it[i]);
+	lfq_push_tail_chain(&q, first, last);
+	assert_ptr_equal(lfq_pop(&q), &it[0]);
+	assert_ptr_equal(lfq_pop(&q), &it[1]);
+	assert_true(lfq_pop_all(&q, &b));
+	while ((p = lfq_batch_next(&b)) != NULL)
+		assert_int_equal(p->it_val, 2 + n++);
+	assert_int_equal(n, NITEMS - 2);
+	assert_true(lfq_empty(&q));
+	assert_true(lfq_empty_sc(&q));
+	/* A whole chain into an empty queue, then popped one by one. */
+	first = last = NULL;
+	for (int i = 0; i < NITEMS; i++)
+		lfq_chain_append(&q, &first, &last, &it[i]);
+	lfq_push_tail_chain(&q, first, last);
+	assert_false(lfq_empty_sc(&q));
+	for (int i = 0; i < NITEMS; i++)
+		assert_ptr_equal(lfq_pop(&q), &it[i]);
+	assert_null(lfq_pop(&q));
+}
+
 int
 main(void)
 {
@@ -160,6 +203,7 @@ main(void)
 		cmocka_unit_test(test_mixed),
 		cmocka_unit_test(test_refill),
 		cmocka_unit_test(test_pop_all),
+		cmocka_unit_test(test_push_tail_chain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
