@@ -240,3 +240,9 @@ smpnet_wire_pair(struct smpnet *a, uint32_t addr_a, struct smpnet *b, uint32_t a
 		return err;
 	return 0;
 }
+
+struct wire *
+smpnet_wire_of(const struct smpnet *st)
+{
+	return st->st_wire;
+}

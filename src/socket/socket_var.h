@@ -170,6 +170,9 @@ void so_seterror(struct socket *so, int error);
 struct kern *smpnet_kern_of(const struct smpnet *st);
 struct vnet *smpnet_vnet_of(const struct smpnet *st);
 
+/* The wire pair a stack owns (smpnet_wire_pair), or NULL; for tests and benchmarks. */
+struct wire *smpnet_wire_of(const struct smpnet *st);
+
 /* Protocol registry of a stack (src/socket/smpnet.c). */
 int smpnet_proto_register(struct smpnet *st, const struct protosw *pr, void *pstate);
 const struct protosw *smpnet_proto_find(struct smpnet *st, int family, int type,
