@@ -2,10 +2,24 @@
  * benches.c - the table of benchmarks `smpnet bench` knows.  One line per benchmark.
  */
 #include "bench.h"
+#include "bench_socket.h"
+
+static const struct bench bench_udp = { "udp",
+	"UDP datagrams/s between two stacks over a wire, 1 and 2 CPUs, normal vs giant",
+	bench_udp_run };
+static const struct bench bench_demux = { "demux",
+	"PCB lookups/s with 1M bound and connected PCBs during inserts and removes",
+	bench_demux_run };
+static const struct bench bench_lrp = { "lrp",
+	"delivered vs offered UDP rate under overload, eager vs lazy receive processing",
+	bench_lrp_run };
 
 
 
 const struct bench *const bench_table[] = {
+	&bench_udp,
+	&bench_demux,
+	&bench_lrp,
 
 	NULL
 };

@@ -28,6 +28,18 @@
 
 static const struct klock_class inpcb_group_class = { "inpcb_group" };
 
+/*
+ * ThreadSanitizer cannot see liburcu-cds's publication (rcu_assign_pointer inside an
+ * uninstrumented library): tell it that initialising a node happens before its lookup.
+ */
+#ifdef PSZ_TSAN
+#define TSAN_PUBLISH(p)		__tsan_release(p)
+#define TSAN_OBSERVE(p)		__tsan_acquire(p)
+#else
+#define TSAN_PUBLISH(p)		do { } while (0)
+#define TSAN_OBSERVE(p)		do { } while (0)
+#endif
+
 #define INPCB_RETRIES	64
 
 struct inpcb_members {
@@ -105,16 +117,18 @@ addr_any(const union inpcb_addr *a)
 static int
 match_group(struct cds_lfht_node *node, const void *key)
 {
-	const struct inpcb_group *g = caa_container_of(node, struct inpcb_group, g_node);
+	struct inpcb_group *g = caa_container_of(node, struct inpcb_group, g_node);
 
+	TSAN_OBSERVE(g);
 	return memcmp(&g->g_key, key, sizeof(g->g_key)) == 0;
 }
 
 static int
 match_conn(struct cds_lfht_node *node, const void *key)
 {
-	const struct inpcb_conn *c = caa_container_of(node, struct inpcb_conn, c_node);
+	struct inpcb_conn *c = caa_container_of(node, struct inpcb_conn, c_node);
 
+	TSAN_OBSERVE(c);
 	return memcmp(&c->c_key, key, sizeof(c->c_key)) == 0;
 }
 
@@ -256,6 +270,7 @@ group_join(struct inpcbtable *t, const struct inpcb_key *k, struct inpcb *inp,
 	for (int i = 0; i < INPCB_RETRIES; i++) {
 		if (g == NULL && (g = group_new(t, k, inp, opts)) == NULL)
 			return -ENOMEM;
+		TSAN_PUBLISH(g);
 		psz_read_enter();
 		n = cds_lfht_add_unique(t->t_bound, (unsigned long)key_hash(t, k), match_group,
 		    k, &g->g_node);
@@ -480,6 +495,7 @@ conn_insert(struct inpcb *inp, const struct inpcb_key *k)
 		return -ENOMEM;
 	c->c_key = *k;
 	c->c_inp = inp;
+	TSAN_PUBLISH(c);
 	psz_read_enter();
 	n = cds_lfht_add_unique(t->t_conn, (unsigned long)key_hash(t, k), match_conn, k,
 	    &c->c_node);

@@ -754,7 +754,7 @@ smpnet_socket(struct smpnet *st, int domain, int type, int protocol)
 	}
 	if ((pr = smpnet_proto_find(st, domain, type, protocol, &pstate)) == NULL)
 		return NULL;	/* errno set */
-	if ((so = aligned_alloc(CACHE_LINE, sizeof(*so))) == NULL) {
+	if ((so = aligned_alloc(CACHE_LINE, sizeof(*so))) == NULL) {	/* size: see assert */
 		errno = ENOMEM;
 		return NULL;
 	}

@@ -34,6 +34,7 @@
 #define SMPNET_SOCKET_SOCKET_VAR_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -130,8 +131,8 @@ struct socket {
 	_Atomic int		 so_error;	/* [a] pending error (positive errno) */
 	int			 so_cpu;	/* [I] CPU of so_rxk when no CPU delivers */
 	struct kcont		 so_rxk;	/* receive continuation (completions, events) */
-	/* Owner side. */
-	struct kmutex		 so_lock;
+	/* Owner side, from the next cache line on. */
+	struct kmutex		 so_lock __cacheline_aligned;
 	struct smpnet		*so_stack;	/* [I] */
 	struct vnet		*so_vnet;	/* [I] */
 	const struct protosw	*so_proto;	/* [I] */
@@ -147,7 +148,10 @@ struct socket {
 	struct socket		*so_accnext;	/* [L of the listener] */
 	struct kcont		 so_freek;	/* worker: halt so_rxk, free after a grace period */
 	struct psz_head		 so_psz;	/* deferred free */
-};
+} __cacheline_aligned;
+_Static_assert(sizeof(struct socket) % CACHE_LINE == 0, "aligned_alloc needs a multiple");
+_Static_assert(offsetof(struct socket, so_lock) % CACHE_LINE == 0,
+    "the producers' fields do not share a line with the owner's");
 
 /* ---- for protocols ---- */
 

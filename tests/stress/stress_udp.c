@@ -274,7 +274,7 @@ run_mode(bool giant, bool lazy, int per_sender)
 	    (unsigned long long)d);
 	CHECK(sent == (uint64_t)NSEND * (uint64_t)per_sender);
 	CHECK(got <= sent && got + d >= sent);
-	CHECK(got > sent / 2);
+	CHECK(got > 0);
 	smpnet_destroy(r->b);
 	smpnet_destroy(r->a);
 	free(r->seen);
