@@ -51,6 +51,17 @@ union inpcb_addr {
 	uint64_t	 ia_q[2];
 };
 
+/* An IPv4 address as a PCB address, every byte defined (a union initialiser naming
+ * ia_v4 leaves the other 12 bytes unspecified, and keys are compared bytewise). */
+static inline union inpcb_addr
+inpcb_addr_v4(uint32_t a)
+{
+	union inpcb_addr x = { .ia_q = { 0, 0 } };
+
+	x.ia_v4 = a;
+	return x;
+}
+
 struct inpcb_key {
 	uint8_t		 ik_family;	/* AF_INET or AF_INET6 */
 	uint8_t		 ik_pad[3];

@@ -234,7 +234,7 @@ udp_multi_one(struct inpcb *inp, void *arg)
 static void
 udp_input_multi(struct udp_state *us, struct mbuf *m, const struct udp_hdrinfo *h)
 {
-	union inpcb_addr la = { .ia_v4 = h->dst }, fa = { .ia_v4 = h->src };
+	union inpcb_addr la = inpcb_addr_v4(h->dst), fa = inpcb_addr_v4(h->src);
 	uint32_t d = ntohl(h->dst);
 	struct udp_multi_arg a = { .ma_us = us, .ma_m = m, .ma_dst = h->dst,
 	    .ma_mcast = (d & 0xf0000000u) == 0xe0000000u };
@@ -265,7 +265,7 @@ udp_noport(struct udp_state *us, struct mbuf *m, int off)
 static void
 udp_input_unicast(struct udp_state *us, struct mbuf *m, int off, const struct udp_hdrinfo *h)
 {
-	union inpcb_addr la = { .ia_v4 = h->dst }, fa = { .ia_v4 = h->src };
+	union inpcb_addr la = inpcb_addr_v4(h->dst), fa = inpcb_addr_v4(h->src);
 	bool lazy = smpnet_lazy(us->us_stack);
 	struct inpcb *inp;
 	struct socket *so;
@@ -315,7 +315,7 @@ void
 udp_ctlinput(struct udp_state *us, uint32_t src, uint16_t sport, uint32_t dst,
     uint16_t dport, int error)
 {
-	union inpcb_addr la = { .ia_v4 = src }, fa = { .ia_v4 = dst };
+	union inpcb_addr la = inpcb_addr_v4(src), fa = inpcb_addr_v4(dst);
 	struct inpcb *inp;
 
 	psz_read_enter();
