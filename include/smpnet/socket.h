@@ -54,9 +54,12 @@ SMPNET_API struct smpnet_socket *smpnet_socket(struct smpnet *st, int domain, in
  * Close: the socket leaves its lookup tables at once (no datagram is delivered to it
  * after the call returns), pending completions finish with -ECANCELED (their callbacks
  * run in the closing thread, before the call returns), the socket leaves its event sets,
- * queued data is dropped, and the memory is freed later (after a grace period).  Returns
- * 0.  The pointer must not be used after the call.  May be called from a completion
- * callback.  Every socket must be closed before its stack is destroyed.
+ * queued data is dropped, and the memory is freed later (after a grace period).  When it
+ * returns, no callback of this socket is running on another thread (it waits for one in
+ * progress) and none will be called.  Returns 0.  The pointer must not be used after the
+ * call.  May be called from a completion callback (of this or another socket; it must
+ * not wait for a callback that waits for it).  Every socket must be closed before its
+ * stack is destroyed.
  */
 SMPNET_API int smpnet_close(struct smpnet_socket *so);
 

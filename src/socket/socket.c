@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -376,12 +377,31 @@ so_rx_cont(void *arg)
 	struct socket *so = arg;
 	struct smpnet_completion *done;
 
+	/* relaxed: ordered before the completions by so_lock (close reads it after) */
+	atomic_store_explicit(&so->so_rx_owner, klock_self(), memory_order_relaxed);
 	kmutex_enter(&so->so_lock);
 	done = so_rxq_complete(so);
 	if (so->so_watch != NULL)
 		sowatch_post_all(so);
 	kmutex_exit(&so->so_lock);
 	so_run_done(done);
+	/* release: pairs with smpnet_close's acquire: the callbacks are over */
+	atomic_store_explicit(&so->so_rx_owner, 0, memory_order_release);
+}
+
+/*
+ * Wait until no receive continuation is running callbacks of so (unless it is us).  A
+ * run that starts after close finds nothing to complete, so this is the last one.
+ */
+static void
+so_rx_quiesce(struct socket *so)
+{
+	uintptr_t o;
+
+	/* acquire: pairs with the release at the end of so_rx_cont */
+	while ((o = atomic_load_explicit(&so->so_rx_owner, memory_order_acquire)) != 0 &&
+	    o != klock_self())
+		sched_yield();
 }
 
 void
@@ -804,6 +824,7 @@ smpnet_close(struct smpnet_socket *s)
 	(void)kcont_cancel(&so->so_rxk);
 	so_exit(so);
 	so_run_done(done);
+	so_rx_quiesce(so);
 	psz_defer(&so->so_psz, so_free_rcu);
 	return 0;
 }

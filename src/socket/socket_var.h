@@ -141,6 +141,7 @@ struct socket {
 	unsigned		 so_options;	/* [L] SO_OPT_* */
 	uint64_t		 so_rcvtimeo;	/* [L] ns, 0 = none */
 	uint64_t		 so_sndtimeo;	/* [L] ns, 0 = none */
+	_Atomic uintptr_t	 so_rx_owner;	/* [a] thread running so_rxk's callbacks, or 0 */
 	struct smpnet_completion *so_rxq;	/* [L] pending receives, FIFO */
 	struct smpnet_completion *so_rxqtail;	/* [L] */
 	struct sowatch		*so_watch;	/* [L] event-set registrations */
