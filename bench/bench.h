@@ -50,4 +50,7 @@ double bench_now(void);
 /* The benchmark table (bench/benches.c). */
 extern const struct bench *const bench_table[];
 
+/* Benchmarks' entry points. */
+int bench_kern_mbuf(const struct bench_opts *opts);	/* bench_mbuf.c: part of "kern" */
+
 #endif

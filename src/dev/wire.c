@@ -117,8 +117,8 @@ wire_deliver(struct wire_port *src, struct wire_port *dst, struct mbuf *m)
 	struct ifnet *ifp = psz_deref(&dst->wp_ifp);
 	uint32_t q;
 
-	if (__predict_false(ifp == NULL)) {
-		wire_count(src, WS_NO_PEER, 1);
+	if (__predict_false(ifp == NULL || !(if_flags(ifp) & IFF_RUNNING))) {
+		wire_count(src, WS_NO_PEER, 1);	/* no carrier on the other side */
 		m_freem(m);
 		return;
 	}

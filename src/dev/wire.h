@@ -64,7 +64,7 @@ struct wire_stats {
 	uint64_t	ws_tx;		/* frames handed to this port for transmission */
 	uint64_t	ws_delivered;	/* frames put on a peer's RX ring */
 	uint64_t	ws_ring_full;	/* dropped: a peer RX ring was full */
-	uint64_t	ws_no_peer;	/* dropped: nobody attached on the other side */
+	uint64_t	ws_no_peer;	/* dropped: the other side not attached or not running */
 	uint64_t	ws_lost;	/* dropped by fault injection (loss) */
 	uint64_t	ws_rate_drop;	/* dropped by the token bucket */
 	uint64_t	ws_dup;		/* extra copies made */

@@ -74,6 +74,10 @@
 #define KCS_LOCSHIFT	4
 #define KCS_LOCMASK	(0x7u << KCS_LOCSHIFT)
 
+#ifndef KCPU_FLUSH_EVERY
+#define KCPU_FLUSH_EVERY 1	/* runs between two pushes of the outboxes */
+#endif
+
 enum { LOC_NONE, LOC_INBOUND, LOC_RUNQ, LOC_WHEEL, LOC_WORKQ };
 
 _Static_assert(sizeof(struct kcont) <= 96, "kcont stays small: it is embedded everywhere");
@@ -192,11 +196,13 @@ kc_push_chain(struct kcpu *c, struct kcont *first, struct kcont *last)
 	struct kcont *old = atomic_load_explicit(&c->c_inbound, memory_order_relaxed);
 
 	/* Release: the links and the items' fields written before are visible to the
-	 * consumer; pairs with the acquire exchange in kcpu_drain(). */
+	 * consumer; pairs with the acquire exchange in kcpu_drain().  seq_cst (not just
+	 * release) for the idle protocol: pairs with the xchg of c_sleeping in
+	 * kcpu_sleep() (kern.c), read after this by kcpu_kick(). */
 	do
 		last->kc_next = old;
 	while (!atomic_compare_exchange_weak_explicit(&c->c_inbound, &old, first,
-	    memory_order_release, memory_order_relaxed));
+	    memory_order_seq_cst, memory_order_relaxed));
 }
 
 /* Hand kc to CPU target: batched in self's outbox on a CPU thread, else pushed now.
@@ -277,13 +283,13 @@ kc_wq_put(struct kcont *kc, uint32_t s)
  * kick after unlocking, or stays -1.
  */
 static uint32_t
-kc_place(struct kcont *kc, uint32_t s, int self, int *kick)
+kc_place_at(struct kcont *kc, uint32_t s, int self, int *kick, uint64_t now)
 {
 	struct kern *k = kc->kc_kern;
 	int target = kc->kc_cpu;
 
 	KASSERT((s & KCS_PENDING) && !(s & KCS_RUNNING) && kcs_loc(s) == LOC_NONE);
-	if (kc->kc_deadline != 0 && kc->kc_deadline > ktime_now(k)) {
+	if (kc->kc_deadline != 0 && kc->kc_deadline > (now != 0 ? now : ktime_now(k))) {
 		if (target != self)
 			goto send;
 		kc_wheel_insert(&k->k_cpus[self], kc);
@@ -302,6 +308,13 @@ send:
 	kc->kc_holder = (int16_t)target;
 	*kick = kc_send(kc, self, target);
 	return kcs_setloc(s, LOC_INBOUND);
+}
+
+/* kc_place_at() reading the clock itself (only if kc has a deadline). */
+static uint32_t
+kc_place(struct kcont *kc, uint32_t s, int self, int *kick)
+{
+	return kc_place_at(kc, s, self, kick, 0);
 }
 
 /* Leave the wheel of the caller's own CPU: INBOUND if a notice is in flight. */
@@ -374,14 +387,17 @@ kcont_schedule(struct kcont *kc, int cpu, uint64_t delay_ns)
 {
 	struct kern *k = kc->kc_kern;
 	int self = kcpu_index(k), kick = -1, kick2 = -1;
-	uint64_t deadline;
+	uint64_t now = 0, deadline = 0;
 	uint32_t s;
 
 	if (cpu == KCPU_CURRENT)
 		cpu = self >= 0 ? self : 0;
 	if (cpu < 0 || cpu >= k->k_ncpu)
 		return -EINVAL;
-	deadline = delay_ns != 0 ? ktime_now(k) + delay_ns : 0;
+	if (delay_ns != 0) {
+		now = ktime_now(k);
+		deadline = now + delay_ns;
+	}
 	s = kc_lock(kc);
 	if (s & KCS_PENDING) {
 		kc_unlock(kc, s);
@@ -393,7 +409,7 @@ kcont_schedule(struct kcont *kc, int cpu, uint64_t delay_ns)
 	if (kcs_loc(s) != LOC_NONE)
 		s = kc_reclaim(kc, s, self, true, &kick);
 	if (kcs_loc(s) == LOC_NONE && !(s & KCS_RUNNING))
-		s = kc_place(kc, s, self, &kick2);
+		s = kc_place_at(kc, s, self, &kick2, now);
 	kc_unlock(kc, s);
 	kc_kick(k, kick);
 	kc_kick(k, kick2);
@@ -414,16 +430,36 @@ kcont_cancel(struct kcont *kc)
 	return was;
 }
 
-bool
+/*
+ * Back off while halt waits.  A caller inside the giant lock (giant mode: every
+ * continuation) lets it go meanwhile, as the run being waited for may need it.
+ */
+static void
+kc_halt_wait(struct kern *k, unsigned *n)
+{
+	int depth;
+
+	if (!k->k_giant || !kmutex_owned(&k->k_giant_mtx)) {
+		kc_backoff(n);
+		return;
+	}
+	depth = k->k_giant_depth;
+	k->k_giant_depth = 0;
+	kmutex_exit(&k->k_giant_mtx);
+	kc_backoff(n);
+	kmutex_enter(&k->k_giant_mtx);
+	k->k_giant_depth = depth;
+}
+
+unsigned
 kcont_halt(struct kcont *kc)
 {
 	struct kern *k = kc->kc_kern;
 	int self = kcpu_index(k), kick;
-	bool removed = false, done;
-	unsigned n = 0;
+	unsigned n = 0, removed = 0;
+	bool done;
 	uint32_t s;
 
-	KASSERT(!kmutex_owned(&k->k_giant_mtx));
 	for (;;) {
 		if (self >= 0) {
 			kcpu_flush(&k->k_cpus[self]);
@@ -432,7 +468,7 @@ kcont_halt(struct kcont *kc)
 		kick = -1;
 		s = kc_lock(kc);
 		if (s & KCS_PENDING)
-			removed = true;
+			removed++;
 		s &= ~KCS_PENDING;
 		s = kc_reclaim(kc, s, self, true, &kick);
 		done = !(s & KCS_RUNNING) && kcs_loc(s) == LOC_NONE;
@@ -440,7 +476,7 @@ kcont_halt(struct kcont *kc)
 		kc_kick(k, kick);
 		if (done)
 			return removed;
-		kc_backoff(&n);
+		kc_halt_wait(k, &n);
 	}
 }
 
@@ -673,6 +709,8 @@ kcpu_run(struct kcpu *c, unsigned budget)
 		if (kc == NULL)
 			break;
 		kc_run(kc, c->c_idx);
+		if ((n + 1) % KCPU_FLUSH_EVERY == 0)
+			kcpu_flush(c);
 	}
 	c->c_runs += n;
 	return n;

@@ -37,6 +37,11 @@ struct kmutex;
 #define KC_PRIO_HIGH	0x1u	/* run before normal-priority items */
 #define KC_WORKQ	0x2u	/* run on the worker pool; fn may sleep */
 
+/*
+ * Field annotations beyond docs/locking.md's: [K] under the state word's bit lock
+ * (kcont.c), [H] touched only by the thread of the CPU that holds the item (kc_holder),
+ * or under k_wq_mtx while it is in the worker list.
+ */
 struct kcont {
 	struct kcont		*kc_next;	/* [H] MPSC inbound link (or notice link) */
 	struct kcont		*kc_lnext;	/* [H] run-queue, wheel or worker-list link */
@@ -77,11 +82,15 @@ bool kcont_cancel(struct kcont *kc);
 
 /*
  * Cancel, then wait until kc is neither pending, running, nor referenced by any list of
- * the kern, so that its owner may free it.  Returns true if a pending run was removed.
- * May block.  Never call it from kc's own fn, nor holding kc's lock or the giant lock
- * (the running call may need them).  Concurrent schedules must have stopped.
+ * the kern, so that its owner may free it.  Returns the number of pending runs it
+ * removed: 0 or 1, more only if other threads kept scheduling kc meanwhile (each such
+ * schedule is cancelled; halt returns once none is pending).  May block.  Never call it
+ * from kc's own fn, nor holding kc's lock (the running call may need it).  A caller
+ * holding the giant lock releases it while it waits (so state guarded by giant may
+ * change across the call).  From a CPU thread it keeps handling that CPU's hand-offs
+ * while it waits.
  */
-bool kcont_halt(struct kcont *kc);
+unsigned kcont_halt(struct kcont *kc);
 
 /* True if a run is pending (a snapshot).  Never blocks. */
 bool kcont_pending(const struct kcont *kc);

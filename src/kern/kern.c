@@ -4,18 +4,21 @@
  * A CPU thread loops: drain its inbound hand-offs, expire due timers, run up to
  * KCPU_BATCH continuations (high priority first), push the batch's remote hand-offs
  * (one CAS and at most one wake-up per target CPU), and when it finds nothing to do it
- * polls for KCPU_SPINS rounds before it sleeps on a futex (bounded by the next timer).
+ * polls for KCPU_SPIN_NS before it sleeps on a futex (bounded by the next timer).
  * Waking a sleeping thread on this machine class costs far more than a cache miss, so
  * producers wake a target only when it announced that it may sleep.
  *
- * Idle protocol (Dekker-style; each side stores, full fence, then loads):
- *	CPU thread:  c_sleeping = 1; fence(seq_cst); if (inbound empty) futex_wait(1)
- *	producer:    push to inbound (release CAS); fence(seq_cst);
+ * Idle protocol (Dekker-style; each side writes, then reads the other's word, all four
+ * accesses seq_cst, so they fall in one total order):
+ *	CPU thread:  xchg(c_sleeping, 1); if (inbound empty) futex_wait(c_sleeping, 1)
+ *	producer:    push to inbound (seq_cst CAS in kc_push_chain);
  *		     if (c_sleeping && xchg(c_sleeping, 0)) futex_wake
- * The two fences are totally ordered, so either the CPU thread sees the push (and does
- * not sleep) or the producer sees c_sleeping == 1 (and wakes it); the futex compares
- * c_sleeping to 1 atomically with going to sleep, so a wake between the check and the
- * wait is not lost.  Stopping uses the same path (k_stop, then a kick).
+ * Either the CPU thread's read of inbound comes after the push in that order (it sees
+ * the work and does not sleep) or the producer's read of c_sleeping comes after the
+ * xchg (it sees 1 and wakes it).  The futex compares c_sleeping with 1 atomically with
+ * going to sleep, so a wake between the check and the wait is not lost.  Stopping uses
+ * the same path (seq_cst store of k_stop, then a kick).  (Read-modify-writes rather than
+ * fences: ThreadSanitizer does not model fences; on x86 the cost is the same.)
  */
 #include "kern/kern.h"
 
@@ -37,7 +40,9 @@
 #include "kern/psz.h"
 
 #define KCPU_BATCH	64	/* continuations run between two hand-off checks */
-#define KCPU_SPINS	2000	/* idle polls before sleeping (~10-40 us) */
+#ifndef KCPU_SPIN_NS
+#define KCPU_SPIN_NS	50000	/* idle polling before sleeping, ns */
+#endif
 
 _Thread_local struct kcpu_self kcpu_self_tls = { NULL, -1 };
 
@@ -131,10 +136,9 @@ futex_wake(_Atomic uint32_t *addr)
 void
 kcpu_kick(struct kcpu *c)
 {
-	/* Dekker: orders the caller's push (or k_stop) before reading c_sleeping; pairs
-	 * with the fence in kcpu_sleep(). */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&c->c_sleeping, memory_order_relaxed) != 0 &&
+	/* Dekker: seq_cst after the caller's seq_cst push (or k_stop store); pairs with
+	 * the xchg in kcpu_sleep(). */
+	if (atomic_load_explicit(&c->c_sleeping, memory_order_seq_cst) != 0 &&
 	    atomic_exchange_explicit(&c->c_sleeping, 0, memory_order_relaxed) != 0)
 		futex_wake(&c->c_sleeping);
 }
@@ -147,12 +151,11 @@ kcpu_sleep(struct kcpu *c)
 
 	if (timeout == 0)
 		return;
-	atomic_store_explicit(&c->c_sleeping, 1, memory_order_relaxed);
-	/* Dekker: orders the store above before the loads below; pairs with the fence in
-	 * kcpu_kick(). */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&c->c_inbound, memory_order_relaxed) == NULL &&
-	    !atomic_load_explicit(&k->k_stop, memory_order_relaxed)) {
+	/* Dekker: seq_cst write, then seq_cst reads; pairs with kc_push_chain()'s CAS and
+	 * kcpu_kick()'s load (and the k_stop store in kern_stop_threads()). */
+	(void)atomic_exchange_explicit(&c->c_sleeping, 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&c->c_inbound, memory_order_seq_cst) == NULL &&
+	    !atomic_load_explicit(&k->k_stop, memory_order_seq_cst)) {
 		futex_wait(&c->c_sleeping, 1, timeout);
 		c->c_sleeps++;
 	}
@@ -172,6 +175,7 @@ kcpu_main(void *arg)
 {
 	struct kcpu *c = arg;
 	struct kern *k = c->c_kern;
+	uint64_t idle_since = 0;
 	unsigned n, idle = 0;
 
 	kcpu_self_tls.ks_kern = k;
@@ -186,7 +190,9 @@ kcpu_main(void *arg)
 			idle = 0;
 			continue;
 		}
-		if (++idle < KCPU_SPINS) {
+		if (idle++ == 0)
+			idle_since = ktime_mono();
+		if (idle % 64 != 0 || ktime_mono() - idle_since < KCPU_SPIN_NS) {
 			kcpu_relax();
 			continue;
 		}
@@ -244,8 +250,9 @@ kern_stop_threads(struct kern *k, int ncpu, int nw)
 {
 	int i;
 
-	/* Release pairs with the acquire load in kcpu_main(). */
-	atomic_store_explicit(&k->k_stop, true, memory_order_release);
+	/* seq_cst: release for kcpu_main()'s acquire load, and the Dekker pairing with
+	 * kcpu_sleep() before the kicks below. */
+	atomic_store_explicit(&k->k_stop, true, memory_order_seq_cst);
 	for (i = 0; i < ncpu; i++)
 		kcpu_kick(&k->k_cpus[i]);
 	for (i = 0; i < ncpu; i++)

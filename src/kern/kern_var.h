@@ -20,6 +20,7 @@
 #include "kern/klock.h"
 
 #define KWHEEL_SLOTS	256		/* power of two */
+#define KLOCK_MAXCLASS	256		/* classes checked by the lock-order checker */
 #define KWHEEL_SHIFT	20		/* tick = 2^20 ns ~ 1.05 ms */
 
 struct klist {				/* doubly-linked through kc_lnext/kc_lprev */
@@ -74,6 +75,11 @@ struct kern {
 	pthread_mutex_t		 k_reg_mtx;
 	struct klock_stats	*k_reg_head;	/* [W] k_reg_mtx */
 	struct klock_stats	*k_reg_tail;	/* [W] k_reg_mtx */
+	int			 k_reg_count;	/* [W] k_reg_mtx */
+	bool			 k_order_panic;	/* [I] SMPNET_LOCKORDER_PANIC=1 */
+	_Atomic uint64_t	 k_order_violations;	/* [a] */
+	/* k_order[a] bit b: class b was taken while holding class a (debug builds). */
+	_Atomic uint64_t	 k_order[KLOCK_MAXCLASS][KLOCK_MAXCLASS / 64];	/* [a] */
 };
 
 /* kcont.c: the CPU thread's work, and the worker pool. */

@@ -1,6 +1,7 @@
 /*
- * klock.h - locks with statistics: kmutex (sleeping mutex), krwlock (readers/writer),
- * kspin (spin lock for a few instructions).
+ * klock.h - locks with statistics: kmutex (adaptive mutex: spins briefly while the
+ * owner runs, then sleeps), krwlock (readers/writer), kspin (spin lock for a few
+ * instructions).
  *
  * Every lock belongs to a class, a const descriptor with a name that protocol code
  * defines without a mutable global:
@@ -18,6 +19,12 @@
  * Ownership: kmutex, kspin and krwlock writers record their owner thread, so
  * KASSERT-style "I hold this" checks work (KMUTEX_ASSERT_HELD etc., active when
  * !NDEBUG).  Readers of a krwlock are not tracked.
+ *
+ * Lock order (debug builds, !NDEBUG): each thread keeps the classes it holds; taking a
+ * lock of class B while holding class A records "A before B" in the kern; if "B before
+ * A" was seen earlier, the reversal is reported on stderr (once per pair) and counted
+ * (klock_order_violations()); with SMPNET_LOCKORDER_PANIC=1 it panics.  Classes nested
+ * in themselves (two locks of one class) are not checked.
  *
  * Calling context: kmutex_enter and krwlock_*_enter may block (sleep); kspin_enter
  * spins (yielding the CPU after a while).  None may be entered recursively.  Never
@@ -45,6 +52,7 @@ struct klock_stats {
 	const char		*ls_name;	/* [I] */
 	struct klock_pcpu	*ls_pcpu;	/* [I] per-CPU cells */
 	const struct kern	*ls_kern;	/* [I] */
+	int			 ls_index;	/* [I] registration order (lock-order checker) */
 };
 
 /* Thread identity for owner checks: never 0 for a live thread. */
@@ -132,6 +140,9 @@ struct klock_stat {
  */
 void klock_stats_foreach(struct kern *k, void (*cb)(const struct klock_stat *, void *),
     void *arg);
+
+/* Lock-order reversals seen so far in k (debug builds; always 0 with NDEBUG). */
+uint64_t klock_order_violations(const struct kern *k);
 
 /* Statistics of the class named name; 0 or -ENOENT.  May block. */
 int klock_stats_get(struct kern *k, const char *name, struct klock_stat *out);

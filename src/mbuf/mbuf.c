@@ -108,11 +108,17 @@ mcl_ref(struct mcluster *cl)
 	atomic_fetch_add_explicit(&cl->mc_refcnt, 1, memory_order_relaxed);
 }
 
-/* acq_rel: see mbuf.h; the last holder returns the cluster to its pool */
+/*
+ * Drop a reference; the last holder returns the cluster to its pool.  A count of 1 seen
+ * by an acquire load means we are the only holder (nobody can add a reference without
+ * holding one), so the common unshared case skips the read-modify-write; the acquire
+ * pairs with the acq_rel decrements of earlier holders.  Otherwise decrement acq_rel.
+ */
 static inline void
 mcl_rele(struct mcluster *cl)
 {
-	if (atomic_fetch_sub_explicit(&cl->mc_refcnt, 1, memory_order_acq_rel) == 1)
+	if (atomic_load_explicit(&cl->mc_refcnt, memory_order_acquire) == 1 ||
+	    atomic_fetch_sub_explicit(&cl->mc_refcnt, 1, memory_order_acq_rel) == 1)
 		pool_put(cl->mc_pool, cl);
 }
 

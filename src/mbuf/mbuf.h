@@ -18,7 +18,9 @@
  * release/acquire pair.  Any thread may free an mbuf: it remembers its mbuf_pools.
  * Reference counts: increment relaxed (the incrementer already holds a reference),
  * decrement acq_rel (release: my reads and writes of the data happen before the free;
- * acquire: the freeing thread sees every other holder's accesses), free on zero;
+ * acquire: the freeing thread sees every other holder's accesses), free on zero (a
+ * holder that loads the count as 1 with acquire is the last and frees without the
+ * decrement);
  * M_WRITABLE loads the count with acquire (pairs with the decrements of the other
  * holders, so their reads happen before my writes).
  *
@@ -135,6 +137,8 @@ struct mbuf {
 };
 _Static_assert(sizeof(struct mbuf) == MSIZE, "mbuf is MSIZE bytes");
 _Static_assert(offsetof(struct mbuf, m_pkthdr) == 40, "header is 5 words");
+_Static_assert(offsetof(struct mbuf, m_ext) == CACHE_LINE,
+    "header and packet header share the first cache line");
 _Static_assert(offsetof(struct mbuf, m_dat) == MHDRSZ, "MHDRSZ matches the layout");
 _Static_assert(MLEN >= 160, "room for Ethernet + IPv6 + TCP headers");
 

@@ -7,8 +7,11 @@
  * counted as filtered and dropped; link broadcast/multicast frames get M_BCAST/M_MCAST);
  * the header is stripped and the frame is dispatched by ethertype through the vnet's
  * table (if_dispatch.h): an unknown type is counted (ifnet "noproto" and the vnet's
- * dispatch counter) and dropped.  802.1Q frames dispatch as type ETHERTYPE_VLAN (a VLAN
- * domain may register it).
+ * dispatch counter) and dropped.  The header is parsed by ether_parse (the packet
+ * formats, ether_wire.h): a priority-tagged 802.1Q frame (VLAN id 0) is untagged (the TCI
+ * goes to m_pkthdr.ether_vtag with M_VLANTAG) and dispatched by its inner type; a frame
+ * tagged with another VLAN id is dispatched as ETHERTYPE_VLAN with only the 14-byte
+ * header stripped (a VLAN domain may register that type).
  *
  * Output: the neighbour caches hold READY 14-byte headers (destination, source, type),
  * so output is "prepend these 14 bytes and transmit" (ether_output_frame).
@@ -20,6 +23,7 @@
 #ifndef SMPNET_NET_ETHER_H
 #define SMPNET_NET_ETHER_H
 
+#include <net/ethernet.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -27,17 +31,14 @@
 struct ifnet;
 struct mbuf;
 
-#define ETHER_ADDR_LEN		6
-#define ETHER_TYPE_LEN		2
-#define ETHER_HDR_LEN		14
+/*
+ * ETHER_ADDR_LEN (6), ETHER_HDR_LEN (14), ETHERTYPE_IP/ARP/VLAN/IPV6 come from the
+ * system's <net/ethernet.h>, so this header and the packet formats (ether_wire.h) can be
+ * included together.
+ */
+#ifndef ETHER_VLAN_ENCAP_LEN
 #define ETHER_VLAN_ENCAP_LEN	4
-#define ETHER_MIN_LEN		60	/* without FCS */
-#define ETHER_MAX_LEN		1514	/* without FCS, MTU 1500 */
-
-#define ETHERTYPE_IP		0x0800
-#define ETHERTYPE_ARP		0x0806
-#define ETHERTYPE_VLAN		0x8100
-#define ETHERTYPE_IPV6		0x86dd
+#endif
 #define ETHERTYPE_SMPNET_TEST	0x88b5	/* IEEE "local experimental 1": tests only */
 
 extern const uint8_t ether_broadcast_addr[ETHER_ADDR_LEN];

@@ -13,21 +13,15 @@
 #ifndef SMPNET_NET_ETHER_WIRE_H
 #define SMPNET_NET_ETHER_WIRE_H
 
+#include <net/ethernet.h>	/* ETHER_ADDR_LEN (6), ETHER_HDR_LEN (14), ETHERTYPE_* */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "net/wire.h"
 
-#define ETHER_ADDR_LEN		6
-#define ETHER_HDR_LEN		14
 #define ETHER_VLAN_ENCAP_LEN	4
 #define ETHER_MIN_TYPE		0x0600	/* smaller values are 802.3 lengths */
-
-#define ETHERTYPE_IP		0x0800
-#define ETHERTYPE_ARP		0x0806
-#define ETHERTYPE_VLAN		0x8100
-#define ETHERTYPE_IPV6		0x86dd
 
 /* A parsed frame.  Caller-owned, not shared; valid while its buffer is. */
 struct ether_view {
@@ -38,6 +32,7 @@ struct ether_view {
 	uint16_t	 ev_tci;	/* 802.1Q tag control information, 0 if untagged */
 	bool		 ev_tagged;
 };
+_Static_assert(sizeof(struct ether_view) <= 24, "a view stays a few words on the stack");
 
 /*
  * Parse buf[0..len) as an Ethernet II frame into v.  Returns WIRE_OK, WIRE_TRUNCATED or

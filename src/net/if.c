@@ -14,7 +14,7 @@
  * lists: RCU singly-linked lists, appended/unlinked under if_lock, records freed after a
  * grace period by their family's ifa_free.
  */
-#include "net/if.h"
+#include "net/ifnet.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +34,21 @@
 #define IF_MTU_DEFAULT		1500
 #define IF_MTU_MIN		68
 #define IF_MTU_MAX		65535
+
+/*
+ * psz_defer, plus (under ThreadSanitizer) a release on the object psz_defer_run acquires:
+ * the hand-off through liburcu's call_rcu queue is invisible to TSan, so without it the
+ * deferred free would look unordered after this thread's last accesses (e.g. after
+ * kcont_halt observed the poll continuation finished).
+ */
+static void
+if_defer(struct psz_head *head, void (*fn)(struct psz_head *))
+{
+#ifdef PSZ_TSAN
+	__tsan_release(&psz_tsan_sync);
+#endif
+	psz_defer(head, fn);
+}
 
 /* ------------------------------------------------------------------ allocation */
 
@@ -259,6 +274,7 @@ if_attach(struct ifnet *ifp)
 	struct vnet *v = ifp->if_vnet;
 	int index, err;
 
+	KASSERT(!psz_read_held());
 	pthread_mutex_lock(&v->v_cfglock);
 	vnet_lock(v);
 	index = if_index_pick(v, ifp->if_xname);
@@ -303,7 +319,7 @@ if_free_deferred(struct psz_head *ph)
 static void
 if_addrs_flush(struct ifnet *ifp)
 {
-	struct ifaddr *ifa;
+	struct ifa_hdr *ifa;
 	int af;
 
 	for (af = 0; af < IF_NAF; af++)
@@ -337,7 +353,7 @@ if_detach(struct ifnet *ifp)
 	if_addrs_flush(ifp);
 	ifp->if_attached = false;
 	pthread_mutex_unlock(&v->v_cfglock);
-	psz_defer(&ifp->if_psz, if_free_deferred);
+	if_defer(&ifp->if_psz, if_free_deferred);
 }
 
 void
@@ -354,6 +370,7 @@ if_rxq_intr(struct ifnet *ifp, int q)
 {
 	struct if_rxq *rxq = &ifp->if_rxq[q];
 
+	KASSERT(psz_read_held());
 	/* acquire: pairs with if_detach's seq_cst store (the grace period orders it) */
 	if (__predict_false(atomic_load_explicit(&ifp->if_dying, memory_order_acquire)))
 		return;
@@ -417,6 +434,7 @@ if_transmit(struct ifnet *ifp, struct mbuf *m)
 	uint64_t len = (uint64_t)m->m_pkthdr.len;
 	int err;
 
+	KASSERT(psz_read_held());
 	if (__predict_false(!if_tx_ready(ifp))) {
 		if_counter_add(ifp, IFC_ODROPS, 1);
 		m_freem(m);
@@ -590,7 +608,7 @@ if_mfilter_rebuild(struct ifnet *ifp)
 	old = atomic_load_explicit(&ifp->if_mfilter, memory_order_relaxed); /* [L if_lock] */
 	psz_publish(&ifp->if_mfilter, mf);	/* pairs with if_multi_match's psz_deref */
 	if (old != NULL)
-		psz_defer(&old->mf_psz, if_mfilter_free_deferred);
+		if_defer(&old->mf_psz, if_mfilter_free_deferred);
 	return 0;
 }
 
@@ -675,9 +693,11 @@ if_multi_leave(struct ifnet *ifp, const uint8_t mac[6])
 bool
 if_multi_match(struct ifnet *ifp, const uint8_t mac[6])
 {
-	const struct if_mfilter *mf = psz_deref(&ifp->if_mfilter);
+	const struct if_mfilter *mf;
 	int i;
 
+	KASSERT(psz_read_held());
+	mf = psz_deref(&ifp->if_mfilter);
 	if (mf == NULL)
 		return false;
 	for (i = 0; i < mf->mf_count; i++)
@@ -708,9 +728,9 @@ if_multi_snapshot(struct ifnet *ifp)
 /* ------------------------------------------------------------------ addresses */
 
 int
-if_addr_add(struct ifnet *ifp, struct ifaddr *ifa)
+if_addr_add(struct ifnet *ifp, struct ifa_hdr *ifa)
 {
-	_Atomic(struct ifaddr *) *pp;
+	_Atomic(struct ifa_hdr *) *pp;
 
 	if (ifa == NULL || ifa->ifa_family < 0 || ifa->ifa_family >= IF_NAF ||
 	    ifa->ifa_free == NULL)
@@ -729,16 +749,16 @@ if_addr_add(struct ifnet *ifp, struct ifaddr *ifa)
 static void
 if_addr_free_deferred(struct psz_head *ph)
 {
-	struct ifaddr *ifa = container_of(ph, struct ifaddr, ifa_psz);
+	struct ifa_hdr *ifa = container_of(ph, struct ifa_hdr, ifa_psz);
 
 	ifa->ifa_free(ifa);
 }
 
 int
-if_addr_remove(struct ifnet *ifp, struct ifaddr *ifa)
+if_addr_remove(struct ifnet *ifp, struct ifa_hdr *ifa)
 {
-	_Atomic(struct ifaddr *) *pp;
-	struct ifaddr *cur;
+	_Atomic(struct ifa_hdr *) *pp;
+	struct ifa_hdr *cur;
 
 	if (ifa == NULL || ifa->ifa_family < 0 || ifa->ifa_family >= IF_NAF)
 		return -EINVAL;
@@ -751,7 +771,7 @@ if_addr_remove(struct ifnet *ifp, struct ifaddr *ifa)
 	pthread_mutex_unlock(&ifp->if_lock);
 	if (cur == NULL)
 		return -ENOENT;
-	psz_defer(&ifa->ifa_psz, if_addr_free_deferred);
+	if_defer(&ifa->ifa_psz, if_addr_free_deferred);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kern/kassert.h"
 #include "kern/psz.h"
 #include "mbuf/mbuf.h"
 #include "net/if_pcpu.h"
@@ -134,6 +135,7 @@ ether_table_update(struct vnet *v, uint16_t type, const struct ether_entry *e)
 	bool found;
 	int err = 0;
 
+	KASSERT(!psz_read_held());	/* we wait for a grace period below */
 	vnet_lock(v);
 	old = atomic_load_explicit(&dt->dt_ether, memory_order_relaxed);	/* [W v_lock] */
 	t = ether_table_edit(old, type, e, &found, &err);
@@ -208,6 +210,7 @@ ipproto_update(struct vnet *v, int family, uint8_t proto, struct proto_entry *e)
 	struct dispatch_tables *dt = v->v_dispatch;
 	struct proto_entry *old;
 
+	KASSERT(!psz_read_held());	/* we wait for a grace period below */
 	vnet_lock(v);
 	old = atomic_load_explicit(&dt->dt_proto[family][proto],
 	    memory_order_relaxed);	/* [W v_lock] */

@@ -44,7 +44,7 @@
 #include "kern/kern.h"
 #include "kern/kcont.h"
 #include "kern/psz.h"
-#include "net/if.h"
+#include "net/ifnet.h"
 #include "net/vnet.h"
 
 struct if_rxq;
@@ -106,11 +106,11 @@ struct if_txq {
 } __cacheline_aligned;
 
 /* Generic per-family address header, embedded in the family's address record. */
-struct ifaddr {
-	_Atomic(struct ifaddr *) ifa_next;	/* [R, L if_lock] */
+struct ifa_hdr {
+	_Atomic(struct ifa_hdr *) ifa_next;	/* [R, L if_lock] */
 	struct ifnet		*ifa_ifp;	/* [I] set by if_addr_add */
 	int			 ifa_family;	/* [I] IF_AF_INET, IF_AF_INET6 */
-	void			(*ifa_free)(struct ifaddr *ifa);	/* [I] after a grace period */
+	void			(*ifa_free)(struct ifa_hdr *ifa);	/* [I] after a grace period */
 	struct psz_head		 ifa_psz;
 };
 
@@ -151,7 +151,7 @@ struct ifnet {
 	char			 if_xname[IFNAMSIZ_SMPNET];	/* [I] */
 
 	/* Per-family state, RCU. */
-	_Atomic(struct ifaddr *) if_addrs[IF_NAF];	/* [R, L if_lock] */
+	_Atomic(struct ifa_hdr *) if_addrs[IF_NAF];	/* [R, L if_lock] */
 	_Atomic(void *)		 if_afdata[DOM_MAX];	/* [R, W v_cfglock] domain per-if state */
 	_Atomic(struct if_mfilter *) if_mfilter;	/* [R, L if_lock] */
 

@@ -22,8 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kern/kassert.h"
 #include "kern/psz.h"
 #include "mbuf/mbuf.h"
+#include "net/domain_api.h"
 #include "net/if_dispatch.h"
 #include "net/if_var.h"
 
@@ -71,6 +73,7 @@ vnet_create(struct kern *k, const struct vnet_config *cfg)
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return NULL;
 	v->v_kern = k;
+	v->v_api = &domain_api_table;
 	snprintf(v->v_name, sizeof(v->v_name), "%s",
 	    cfg != NULL && cfg->name != NULL ? cfg->name : "vnet");
 	v->v_ifmax = cfg != NULL && cfg->ifmax > 0 ? cfg->ifmax + 1 : VNET_IFMAX_DEFAULT;
@@ -125,13 +128,13 @@ vnet_domain_last(struct vnet *v)
 	return best;
 }
 
-void
+int
 vnet_destroy(struct vnet *v)
 {
-	int slot;
+	int slot, err = 0;
 
 	if (v == NULL)
-		return;
+		return 0;
 	while ((slot = vnet_domain_last(v)) >= 0)
 		(void)vnet_domain_detach(v, slot);
 	while (v->v_iflist != NULL)
@@ -141,11 +144,12 @@ vnet_destroy(struct vnet *v)
 	dispatch_destroy(v->v_dispatch);
 	vnet_settings_free(v);
 	if (v->v_own_pools)
-		mbuf_pools_destroy(v->v_pools);
+		err = mbuf_pools_destroy(v->v_pools);
 	free(v->v_ifindex);
 	pthread_mutex_destroy(&v->v_lock);
 	pthread_mutex_destroy(&v->v_cfglock);
 	free(v);
+	return err;
 }
 
 void
@@ -218,6 +222,7 @@ vnet_domain_attach(struct vnet *v, const struct domain *dom)
 	if (dom == NULL || dom->dom_name == NULL || dom->dom_attach == NULL ||
 	    dom->dom_detach == NULL || dom->dom_id < 0 || dom->dom_id >= DOM_MAX)
 		return -EINVAL;
+	KASSERT(!psz_read_held());
 	pthread_mutex_lock(&v->v_cfglock);
 	if ((slot = vnet_domain_slot_pick(v, dom)) < 0)
 		goto out;
@@ -256,6 +261,10 @@ vnet_domain_detach(struct vnet *v, int slot)
 	vnet_domain_set(v, slot, NULL);
 	v->v_domain[slot] = NULL;
 	v->v_dom_seq[slot] = 0;
+	if (v->v_dom_dl[slot] != NULL) {
+		vnet_domain_unload(v->v_dom_dl[slot]);
+		v->v_dom_dl[slot] = NULL;
+	}
 	pthread_mutex_unlock(&v->v_cfglock);
 	return 0;
 }
@@ -385,6 +394,7 @@ vnet_setting_foreach(struct vnet *v,
 struct ifnet *
 vnet_if_byindex(struct vnet *v, int index)
 {
+	KASSERT(psz_read_held());
 	if (index <= 0 || index >= v->v_ifmax)
 		return NULL;
 	return psz_deref(&v->v_ifindex[index]);
@@ -396,6 +406,7 @@ vnet_if_byname(struct vnet *v, const char *name)
 	struct ifnet *ifp;
 	int i;
 
+	KASSERT(psz_read_held());
 	for (i = 1; i < v->v_ifmax; i++) {
 		ifp = psz_deref(&v->v_ifindex[i]);
 		if (ifp != NULL && strcmp(ifp->if_xname, name) == 0)

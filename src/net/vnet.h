@@ -42,6 +42,7 @@ struct ifnet;
 struct mbuf_pools;
 struct rt_table;
 struct dispatch_tables;
+struct domain_api;
 
 /* Fixed domain slots; dynamic domains take the slots from DOM_DYNAMIC on. */
 enum {
@@ -130,8 +131,12 @@ struct vnet {
 	_Atomic(void *)		 v_dom[DOM_MAX];	/* [R, W v_cfglock] domain state */
 	unsigned		 v_dom_seq[DOM_MAX];	/* [W v_cfglock] attach order */
 	unsigned		 v_dom_next_seq;	/* [W v_cfglock] */
+	void			*v_dom_dl[DOM_MAX];	/* [W v_cfglock] dlopen handle or NULL */
 
 	struct vnet_setting	*v_settings;	/* [W v_lock] */
+
+	/* What a domain in a shared object calls instead of linking (domain_api.h). */
+	const struct domain_api	*v_api;		/* [I] */
 };
 
 /*
@@ -144,10 +149,11 @@ struct vnet *vnet_create(struct kern *k, const struct vnet_config *cfg);
  * Destroy v: detach every domain (in reverse attach order), detach and free every
  * interface still attached (the driver's stop op runs), wait for a grace period, free
  * the tables and settings.  The caller guarantees no other thread uses v any more
- * (no transmit in progress, no application thread in its socket calls).  May block;
- * never from a continuation of v's kern.
+ * (no transmit in progress, no application thread in its socket calls).  Returns 0, or
+ * -EBUSY if the mbuf pools the vnet owns still had buffers out (a leak: the pools are
+ * then left allocated).  May block; never from a continuation of v's kern.
  */
-void vnet_destroy(struct vnet *v);
+int vnet_destroy(struct vnet *v);
 
 static inline struct kern *
 vnet_kern(const struct vnet *v)

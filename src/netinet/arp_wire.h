@@ -25,6 +25,7 @@
 struct arp_view {
 	const uint8_t	*av_buf;
 };
+_Static_assert(sizeof(struct arp_view) <= 8, "a view stays a few words on the stack");
 
 /*
  * Parse buf[0..len) as an Ethernet/IPv4 ARP packet.  Returns WIRE_OK, WIRE_TRUNCATED,

@@ -53,8 +53,8 @@ icmp_quote_check(const uint8_t *p, size_t len, size_t *hlenp)
 enum wire_reason
 icmp_quote_parse(const struct icmp_view *v, struct icmp_quote *q)
 {
-	const uint8_t *p = icmp_data(v);
-	size_t len = icmp_data_len(v), hlen, avail;
+	const uint8_t *p = icmp_payload(v);
+	size_t len = icmp_payload_len(v), hlen, avail;
 	enum wire_reason r;
 
 	if (!icmp_type_is_error(icmp_type(v)))

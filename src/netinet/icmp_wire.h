@@ -4,7 +4,7 @@
  *
  * icmp_parse() checks once that the 8-byte header is present; every accessor of the
  * header (type, code, and the "rest of header" word read as echo id/sequence, next-hop
- * MTU, pointer or gateway) is then safe, and the data is [8, len).
+ * MTU, pointer or gateway) is then safe, and the payload (icmp_payload) is [8, len).
  *
  * icmp_quote_parse() is the second, separate check for error messages (unreachable,
  * source quench, redirect, time exceeded, parameter problem): the data must hold an IPv4
@@ -16,6 +16,7 @@
 #ifndef SMPNET_NETINET_ICMP_WIRE_H
 #define SMPNET_NETINET_ICMP_WIRE_H
 
+#include <netinet/ip_icmp.h>	/* ICMP_* type and code numbers */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,30 +27,14 @@
 #define ICMP_HDR_LEN		8
 #define ICMP_QUOTE_MIN_L4	8	/* payload bytes an error must quote */
 
-#define ICMP_ECHOREPLY		0
-#define ICMP_UNREACH		3
-#define ICMP_SOURCEQUENCH	4
-#define ICMP_REDIRECT		5
-#define ICMP_ECHO		8
-#define ICMP_TIMXCEED		11
-#define ICMP_PARAMPROB		12
-
-/* Codes of ICMP_UNREACH. */
-#define ICMP_UNREACH_NET	0
-#define ICMP_UNREACH_HOST	1
-#define ICMP_UNREACH_PROTOCOL	2
-#define ICMP_UNREACH_PORT	3
-#define ICMP_UNREACH_NEEDFRAG	4
-#define ICMP_UNREACH_SRCFAIL	5
-/* Codes of ICMP_TIMXCEED. */
-#define ICMP_TIMXCEED_INTRANS	0
-#define ICMP_TIMXCEED_REASS	1
+/* Types and codes: ICMP_ECHO, ICMP_UNREACH_NEEDFRAG, ... from <netinet/ip_icmp.h>. */
 
 /* A parsed ICMP message.  Caller-owned; valid while its buffer is. */
 struct icmp_view {
 	const uint8_t	*icv_buf;
 	size_t		 icv_len;
 };
+_Static_assert(sizeof(struct icmp_view) <= 16, "a view stays a few words on the stack");
 
 /* Parse buf[0..len): WIRE_OK or WIRE_TRUNCATED.  Pure; never blocks. */
 enum wire_reason icmp_parse(struct icmp_view *v, const void *buf, size_t len);
@@ -64,18 +49,18 @@ static inline uint16_t icmp_echo_seq(const struct icmp_view *v) { return wire_ge
 /* Unreachable / needfrag: the next-hop MTU (0 from pre-RFC 1191 routers). */
 static inline uint16_t icmp_nexthop_mtu(const struct icmp_view *v) { return wire_get16(v->icv_buf + 6); }
 /* Parameter problem: offset of the bad byte in the quoted header. */
-static inline uint8_t icmp_pptr(const struct icmp_view *v) { return v->icv_buf[4]; }
+static inline uint8_t icmp_param_ptr(const struct icmp_view *v) { return v->icv_buf[4]; }
 /* Redirect: the better gateway, host order. */
 static inline uint32_t icmp_gateway(const struct icmp_view *v) { return wire_get32(v->icv_buf + 4); }
 
 static inline const uint8_t *
-icmp_data(const struct icmp_view *v)
+icmp_payload(const struct icmp_view *v)
 {
 	return v->icv_buf + ICMP_HDR_LEN;
 }
 
 static inline size_t
-icmp_data_len(const struct icmp_view *v)
+icmp_payload_len(const struct icmp_view *v)
 {
 	return v->icv_len - ICMP_HDR_LEN;
 }

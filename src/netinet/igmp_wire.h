@@ -48,6 +48,7 @@ struct igmp_view {
 	size_t		 igv_len;	/* bytes the message uses (trailing bytes excluded) */
 	uint8_t		 igv_version;	/* 1, 2 or 3 */
 };
+_Static_assert(sizeof(struct igmp_view) <= 24, "a view stays a few words on the stack");
 
 /*
  * Parse buf[0..len).  Returns WIRE_OK, WIRE_TRUNCATED, WIRE_BAD_LENGTH (a 9-11 byte

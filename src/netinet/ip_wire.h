@@ -54,6 +54,7 @@ struct ip4_view {
 	uint16_t	 iv_hlen;
 	uint16_t	 iv_totlen;
 };
+_Static_assert(sizeof(struct ip4_view) <= 16, "a view stays a few words on the stack");
 
 /*
  * Parse buf[0..len) as an IPv4 datagram.  Returns WIRE_OK, WIRE_TRUNCATED,

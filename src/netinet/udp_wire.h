@@ -22,6 +22,7 @@ struct udp_view {
 	const uint8_t	*uv_buf;
 	uint16_t	 uv_len;	/* the length field, validated */
 };
+_Static_assert(sizeof(struct udp_view) <= 16, "a view stays a few words on the stack");
 
 /*
  * Parse buf[0..len).  Returns WIRE_OK, WIRE_TRUNCATED, WIRE_BAD_LENGTH (length field

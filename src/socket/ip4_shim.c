@@ -24,7 +24,7 @@
 #include "lib/cksum.h"
 #include "mbuf/mbuf.h"
 #include "net/ether.h"
-#include "net/if.h"
+#include "net/ifnet.h"
 #include "net/if_dispatch.h"
 #include "net/vnet.h"
 #include "netinet/ip_wire.h"

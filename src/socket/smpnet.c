@@ -17,7 +17,7 @@
 #include "kern/kern.h"
 #include "kern/psz.h"
 #include "dev/wire.h"
-#include "net/if.h"
+#include "net/ifnet.h"
 #include "net/vnet.h"
 #include "socket/ip4_shim.h"
 #include "netinet/udp_var.h"

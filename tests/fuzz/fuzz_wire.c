@@ -67,7 +67,7 @@ fuzz_icmp(const uint8_t *p, size_t len)
 	if (icmp_parse(&v, p, len) != WIRE_OK)
 		return;
 	use(icmp_type(&v) + icmp_code(&v) + icmp_cksum(&v) + icmp_rest(&v));
-	use(sum_bytes(icmp_data(&v), icmp_data_len(&v)));
+	use(sum_bytes(icmp_payload(&v), icmp_payload_len(&v)));
 	if (icmp_quote_parse(&v, &q) != WIRE_OK)
 		return;
 	CHECK(q.iq_l4len >= ICMP_QUOTE_MIN_L4);

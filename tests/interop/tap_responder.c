@@ -157,7 +157,7 @@ send_echo_reply(struct responder *r, int q, const struct ether_view *ev,
 	struct ether_fields ef = { .ef_type = ETHERTYPE_IP };
 	struct ip4_fields ipf = { .if_id = r->ip_id++, .if_ttl = 64,
 	    .if_proto = IPPROTO4_ICMP, .if_src = r->ip, .if_dst = ip4_src(iv),
-	    .if_payload_len = icmp_data_len(icv) + ICMP_HDR_LEN };
+	    .if_payload_len = icmp_payload_len(icv) + ICMP_HDR_LEN };
 	struct icmp_fields icf = { ICMP_ECHOREPLY, 0,
 	    icmp_rest_echo(icmp_echo_id(icv), icmp_echo_seq(icv)) };
 	uint8_t out[FRAME_MAX];
@@ -173,8 +173,8 @@ send_echo_reply(struct responder *r, int q, const struct ether_view *ev,
 	h += ip4_emit(ip, sizeof(out) - (size_t)h, &ipf);
 	icmp = out + h;
 	h += icmp_emit(icmp, sizeof(out) - (size_t)h, &icf);
-	memcpy(out + h, icmp_data(icv), icmp_data_len(icv));
-	h += (int)icmp_data_len(icv);
+	memcpy(out + h, icmp_payload(icv), icmp_payload_len(icv));
+	h += (int)icmp_payload_len(icv);
 	ip4_set_cksum(ip, ref_cksum(ip, IP4_HDR_LEN));
 	icmp_set_cksum(icmp, ref_cksum(icmp, ipf.if_payload_len));
 	send_frame(r, q, out, (size_t)h);

@@ -70,6 +70,9 @@ test_open_errors(void **state)
 	assert_int_equal(errno, ENODEV);
 	assert_null(tap_open(NULL, 1, TAP_ATTACH));
 	assert_int_equal(errno, EINVAL);
+	/* An existing device that is not a TAP (this namespace's own loopback). */
+	assert_null(tap_open("lo", 1, TAP_ATTACH));
+	assert_int_equal(errno, EINVAL);
 	d = tap_open("smptap9", 2, TAP_CREATE);
 	assert_non_null(d);
 	assert_null(tap_open("smptap9", 1, TAP_CREATE));

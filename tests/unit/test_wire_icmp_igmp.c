@@ -37,14 +37,14 @@ test_icmp_echo(void **state)
 	assert_int_equal(icmp_cksum(&v), 0);
 	assert_int_equal(icmp_echo_id(&v), 0xabcd);
 	assert_int_equal(icmp_echo_seq(&v), 7);
-	assert_int_equal(icmp_data_len(&v), 4);
-	assert_memory_equal(icmp_data(&v), "ping", 4);
+	assert_int_equal(icmp_payload_len(&v), 4);
+	assert_memory_equal(icmp_payload(&v), "ping", 4);
 	assert_false(icmp_type_is_error(ICMP_ECHO));
 	assert_int_equal(icmp_quote_parse(&v, &q), WIRE_NOT_ERROR);
 	icmp_set_cksum(buf, 0x1234);
 	assert_int_equal(icmp_cksum(&v), 0x1234);
 	assert_int_equal(icmp_parse(&v, buf, 8), WIRE_OK);
-	assert_int_equal(icmp_data_len(&v), 0);
+	assert_int_equal(icmp_payload_len(&v), 0);
 	assert_int_equal(icmp_parse(&v, buf, 7), WIRE_TRUNCATED);
 	assert_int_equal(icmp_parse(&v, buf, 0), WIRE_TRUNCATED);
 	assert_int_equal(icmp_emit(buf, 7, &f), -ENOSPC);
@@ -141,7 +141,7 @@ test_icmp_quote_refusals(void **state)
 	n = icmp_emit_error(buf, sizeof(buf), &f, orig, olen, 28);
 	assert_int_equal(n, 36);
 	icmp_parse(&v, buf, 36);
-	assert_int_equal(icmp_pptr(&v), 9);
+	assert_int_equal(icmp_param_ptr(&v), 9);
 	assert_int_equal(icmp_quote_parse(&v, &q), WIRE_OK);
 	for (size_t len = 8; len < 36; len++) {
 		icmp_parse(&v, buf, len);

@@ -1,5 +1,9 @@
 /*
- * if.h - network interfaces (ifnet): what protocol code and control code use.
+ * ifnet.h - network interfaces (ifnet): what protocol code and control code use.
+ *
+ * (Named ifnet.h, not if.h: with src/ on the include path a src/net/if.h would shadow the
+ * system's <net/if.h>, which the TAP core needs.  The IFF_* flag values are the system's,
+ * so a file may include both.)
  *
  * An interface belongs to one vnet and has: a name and an index in the vnet's table, an
  * MTU, flags, a link state, a link-layer address, per-family address lists (RCU lists the
@@ -13,9 +17,10 @@
  *     threads, may block; detach waits for a grace period, so never inside a read section
  *     nor from a continuation.
  */
-#ifndef SMPNET_NET_IF_H
-#define SMPNET_NET_IF_H
+#ifndef SMPNET_NET_IFNET_H
+#define SMPNET_NET_IFNET_H
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -23,17 +28,16 @@ struct ifnet;
 struct mbuf;
 struct vnet;
 
-#define IFNAMSIZ_SMPNET	16
+#define IFNAMSIZ_SMPNET	IFNAMSIZ	/* 16, with the terminating NUL */
 
-/* Interface flags (BSD values). */
-#define IFF_UP		0x0001u	/* administratively up (if_up/if_down) */
-#define IFF_BROADCAST	0x0002u	/* link supports broadcast */
-#define IFF_LOOPBACK	0x0008u	/* loopback: frames sent come back in */
-#define IFF_RUNNING	0x0040u	/* driver ready: set by the driver, read on the data path */
-#define IFF_PROMISC	0x0100u	/* receive every frame */
-#define IFF_ALLMULTI	0x0200u	/* receive every multicast frame */
-#define IFF_MULTICAST	0x8000u	/* link supports multicast */
-#define IFF_CANTCHANGE	(IFF_BROADCAST | IFF_LOOPBACK | IFF_RUNNING | IFF_MULTICAST)
+/*
+ * Interface flags: the system's values (<net/if.h>: IFF_UP, IFF_BROADCAST, IFF_LOOPBACK,
+ * IFF_RUNNING, IFF_PROMISC, IFF_ALLMULTI, IFF_MULTICAST).  IFF_UP is set and cleared by
+ * if_up/if_down; IFF_RUNNING by the driver (read on the data path); BROADCAST, LOOPBACK
+ * and MULTICAST are capabilities fixed at if_alloc.
+ */
+#define IFF_CANTCHANGE	((uint32_t)(IFF_BROADCAST | IFF_LOOPBACK | IFF_RUNNING | \
+			    IFF_MULTICAST))
 
 /* Link types. */
 enum { IFT_ETHER = 6, IFT_LOOP = 24 };
@@ -89,14 +93,14 @@ bool if_multi_match(struct ifnet *ifp, const uint8_t mac[6]);
 int if_multi_refcnt(struct ifnet *ifp, const uint8_t mac[6]);
 
 /*
- * Per-family addresses: an RCU list of struct ifaddr headers (if_var.h) embedded in the
+ * Per-family addresses: an RCU list of struct ifa_hdr headers (if_var.h) embedded in the
  * family's own address records.  add/remove: the family's code, control threads, take the
  * interface's lock; remove frees the record with ifa_free after a grace period (without
  * waiting).  Readers: IF_ADDR_FOREACH inside a psz read section.
  */
-struct ifaddr;
-int if_addr_add(struct ifnet *ifp, struct ifaddr *ifa);
-int if_addr_remove(struct ifnet *ifp, struct ifaddr *ifa);	/* 0 or -ENOENT */
+struct ifa_hdr;
+int if_addr_add(struct ifnet *ifp, struct ifa_hdr *ifa);
+int if_addr_remove(struct ifnet *ifp, struct ifa_hdr *ifa);	/* 0 or -ENOENT */
 
 /* Totals of the interface counters (summed over queues and CPUs).  Any context. */
 struct if_stats {
@@ -112,4 +116,4 @@ void if_stats(struct ifnet *ifp, struct if_stats *st);
 int if_rxq_stats(struct ifnet *ifp, int q, struct if_stats *st);
 int if_txq_stats(struct ifnet *ifp, int q, struct if_stats *st);
 
-#endif /* SMPNET_NET_IF_H */
+#endif /* SMPNET_NET_IFNET_H */

@@ -1,0 +1,346 @@
+/*
+ * stress_lfq.c - many threads on one intrusive queue; invariants checked as items move
+ * and at the end.
+ *  - fifo_mpmc: 3 producers push_tail numbered items, 3 consumers pop: every item is
+ *    popped exactly once, and each consumer sees each producer's items in order.
+ *  - mpsc_pop_all: 3 producers push_tail, one consumer takes batches with pop_all:
+ *    exactly once and each producer's exact order.
+ *  - aba_torture: 4 threads pop a few of 16 shared items, check they own them (an owner
+ *    word claimed by CAS must be free), scribble and check a payload, and push them back
+ *    at the head or the tail at random, sometimes all at once through pop_all, so the
+ *    same addresses come back to the head at a high rate (the ABA pattern).  At the end
+ *    every item is in the queue exactly once.
+ * Items live in arrays that outlive the threads (the type-stable rule of lfq.h).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "lib/lfq.h"
+#include "stress_common.h"
+
+#define NPROD		3
+#define NCONS		3
+#define PER_PROD	100000
+#define DEADLINE_NS	(20ull * 1000000000u)
+
+struct sitem {
+	uint32_t	 si_prod;
+	uint32_t	 si_seq;
+	_Atomic int	 si_seen;	/* pops of this item */
+	_Atomic int	 si_owner;	/* aba_torture: 0 = queued, else owning thread + 1 */
+	uint64_t	 si_payload;
+	struct lfq_link	 si_link;
+};
+
+struct fifo_ctx {
+	struct lfq	 q;
+	struct sitem	*items;		/* NPROD * PER_PROD */
+	_Atomic long	 popped;
+	_Atomic long	 bad_order;
+	_Atomic long	 dup;
+	uint64_t	 deadline;
+};
+
+struct targ {
+	struct fifo_ctx	*ctx;
+	int		 id;
+	uint32_t	 rng;
+	long		 ops;
+};
+
+static void *
+fifo_producer(void *a)
+{
+	struct targ *t = a;
+	struct sitem *base = t->ctx->items + (size_t)t->id * PER_PROD;
+
+	for (uint32_t i = 0; i < PER_PROD; i++)
+		lfq_push_tail(&t->ctx->q, &base[i]);
+	return NULL;
+}
+
+/* Check one popped item: exactly once, and after what this consumer saw before. */
+static void
+fifo_check(struct fifo_ctx *c, struct sitem *it, int64_t *last)
+{
+	if (atomic_fetch_add_explicit(&it->si_seen, 1, memory_order_relaxed) != 0)
+		atomic_fetch_add_explicit(&c->dup, 1, memory_order_relaxed);
+	if ((int64_t)it->si_seq <= last[it->si_prod])
+		atomic_fetch_add_explicit(&c->bad_order, 1, memory_order_relaxed);
+	last[it->si_prod] = it->si_seq;
+	atomic_fetch_add_explicit(&c->popped, 1, memory_order_relaxed);
+}
+
+static void *
+fifo_consumer(void *a)
+{
+	struct targ *t = a;
+	struct fifo_ctx *c = t->ctx;
+	int64_t last[NPROD] = { -1, -1, -1 };
+	struct sitem *it;
+
+	while (atomic_load_explicit(&c->popped, memory_order_relaxed) < NPROD * PER_PROD &&
+	    stress_now_ns() < c->deadline) {
+		if ((it = lfq_pop(&c->q)) != NULL)
+			fifo_check(c, it, last);
+	}
+	return NULL;
+}
+
+static struct fifo_ctx *
+fifo_ctx_new(void)
+{
+	struct fifo_ctx *c = aligned_alloc(CACHE_LINE, sizeof(*c));
+
+	assert_non_null(c);
+	c->items = calloc((size_t)NPROD * PER_PROD, sizeof(struct sitem));
+	assert_non_null(c->items);
+	for (size_t i = 0; i < (size_t)NPROD * PER_PROD; i++) {
+		c->items[i].si_prod = (uint32_t)(i / PER_PROD);
+		c->items[i].si_seq = (uint32_t)(i % PER_PROD);
+	}
+	lfq_init(&c->q, offsetof(struct sitem, si_link));
+	atomic_init(&c->popped, 0);
+	atomic_init(&c->bad_order, 0);
+	atomic_init(&c->dup, 0);
+	c->deadline = stress_now_ns() + DEADLINE_NS;
+	return c;
+}
+
+static void
+fifo_ctx_check_free(struct fifo_ctx *c)
+{
+	printf("# popped %ld of %d, duplicates %ld, out of order %ld\n",
+	    (long)c->popped, NPROD * PER_PROD, (long)c->dup, (long)c->bad_order);
+	assert_int_equal(c->popped, NPROD * PER_PROD);
+	assert_int_equal(c->dup, 0);
+	assert_int_equal(c->bad_order, 0);
+	for (size_t i = 0; i < (size_t)NPROD * PER_PROD; i++)
+		assert_int_equal(c->items[i].si_seen, 1);
+	assert_true(lfq_empty(&c->q));
+	free(c->items);
+	free(c);
+}
+
+static void *
+fifo_thread(void *a)
+{
+	struct targ *t = a;
+
+	return t->id < NPROD ? fifo_producer(t) : fifo_consumer(t);
+}
+
+static void
+test_fifo_mpmc(void **state)
+{
+	struct fifo_ctx *c = fifo_ctx_new();
+	struct targ t[NPROD + NCONS];
+
+	for (int i = 0; i < NPROD + NCONS; i++)
+		t[i] = (struct targ){ .ctx = c, .id = i };
+	stress_run(NPROD + NCONS, fifo_thread, t, sizeof(t[0]));
+	fifo_ctx_check_free(c);
+}
+
+static void *
+batch_consumer(void *a)
+{
+	struct targ *t = a;
+	struct fifo_ctx *c = t->ctx;
+	int64_t last[NPROD] = { -1, -1, -1 };
+	struct lfq_batch b;
+	struct sitem *it;
+
+	while (atomic_load_explicit(&c->popped, memory_order_relaxed) < NPROD * PER_PROD &&
+	    stress_now_ns() < c->deadline) {
+		if (!lfq_pop_all(&c->q, &b))
+			continue;
+		while ((it = lfq_batch_next(&b)) != NULL) {
+			/* One consumer: each producer's items arrive exactly in order. */
+			if ((int64_t)it->si_seq != last[it->si_prod] + 1)
+				atomic_fetch_add_explicit(&c->bad_order, 1, memory_order_relaxed);
+			fifo_check(c, it, last);
+		}
+	}
+	return NULL;
+}
+
+static void *
+batch_thread(void *a)
+{
+	struct targ *t = a;
+
+	return t->id < NPROD ? fifo_producer(t) : batch_consumer(t);
+}
+
+static void
+test_mpsc_pop_all(void **state)
+{
+	struct fifo_ctx *c = fifo_ctx_new();
+	struct targ t[NPROD + 1];
+
+	for (int i = 0; i < NPROD + 1; i++)
+		t[i] = (struct targ){ .ctx = c, .id = i };
+	stress_run(NPROD + 1, batch_thread, t, sizeof(t[0]));
+	fifo_ctx_check_free(c);
+}
+
+/* ---- ABA torture ---- */
+
+#define ABA_ITEMS	6
+#define ABA_THREADS	8
+#define ABA_ROUNDS	1000000
+#define ABA_HOLD	2
+
+struct aba_ctx {
+	struct lfq	 q;
+	struct sitem	 items[ABA_ITEMS];
+	_Atomic long	 errors;
+	uint64_t	 deadline;
+};
+
+struct aba_arg {
+	struct aba_ctx	*ctx;
+	int		 id;
+	uint32_t	 rng;
+	long		 pops, empties;
+};
+
+static void
+aba_error(struct aba_ctx *c)
+{
+	atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
+}
+
+/* Claim a popped item: it must be free, then it is ours until aba_release. */
+static void
+aba_claim(struct aba_arg *a, struct sitem *it)
+{
+	int free_ = 0;
+
+	if (!atomic_compare_exchange_strong_explicit(&it->si_owner, &free_, a->id + 1,
+	    memory_order_relaxed, memory_order_relaxed))
+		aba_error(a->ctx);
+	it->si_payload = (uint64_t)a->id << 32 | a->rng;
+}
+
+static void
+aba_release(struct aba_arg *a, struct sitem *it)
+{
+	if (it->si_payload >> 32 != (uint64_t)a->id ||
+	    atomic_load_explicit(&it->si_owner, memory_order_relaxed) != a->id + 1)
+		aba_error(a->ctx);
+	atomic_store_explicit(&it->si_owner, 0, memory_order_relaxed);
+	if (stress_rand(&a->rng) & 1)
+		lfq_push_head(&a->ctx->q, it);
+	else
+		lfq_push_tail(&a->ctx->q, it);
+}
+
+/* Take everything, claim it, give it back (exercises pop_all against the others). */
+static void
+aba_take_all(struct aba_arg *a)
+{
+	struct sitem *held[ABA_ITEMS];
+	struct lfq_batch b;
+	struct sitem *it;
+	int n = 0;
+
+	if (!lfq_pop_all(&a->ctx->q, &b))
+		return;
+	while ((it = lfq_batch_next(&b)) != NULL && n < ABA_ITEMS) {
+		aba_claim(a, it);
+		held[n++] = it;
+	}
+	if (it != NULL)		/* more items than exist: the chain is corrupt */
+		aba_error(a->ctx);
+	while (n > 0)
+		aba_release(a, held[--n]);
+}
+
+static void
+aba_round(struct aba_arg *a)
+{
+	struct sitem *held[ABA_HOLD];
+	int n = 0, want = (int)(stress_rand(&a->rng) % ABA_HOLD) + 1;
+
+	if (stress_rand(&a->rng) % 256 == 0) {
+		aba_take_all(a);
+		return;
+	}
+	while (n < want) {
+		struct sitem *it = lfq_pop(&a->ctx->q);
+
+		if (it == NULL) {
+			a->empties++;
+			break;
+		}
+		aba_claim(a, it);
+		held[n++] = it;
+		a->pops++;
+	}
+	while (n > 0)
+		aba_release(a, held[--n]);
+}
+
+static void *
+aba_thread(void *arg)
+{
+	struct aba_arg *a = arg;
+
+	for (long r = 0; r < ABA_ROUNDS && stress_now_ns() < a->ctx->deadline; r++)
+		aba_round(a);
+	return NULL;
+}
+
+static void
+test_aba_torture(void **state)
+{
+	struct aba_ctx *c = aligned_alloc(CACHE_LINE, sizeof(*c));
+	struct aba_arg a[ABA_THREADS];
+	unsigned seed = stress_seed();
+	int count[ABA_ITEMS] = { 0 };
+	long pops = 0, empties = 0;
+	struct sitem *it;
+
+	assert_non_null(c);
+	memset(c, 0, sizeof(*c));
+	lfq_init(&c->q, offsetof(struct sitem, si_link));
+	c->deadline = stress_now_ns() + DEADLINE_NS;
+	for (int i = 0; i < ABA_ITEMS; i++) {
+		c->items[i].si_seq = (uint32_t)i;
+		(i % 2 ? lfq_push_head : lfq_push_tail)(&c->q, &c->items[i]);
+	}
+	for (int i = 0; i < ABA_THREADS; i++)
+		a[i] = (struct aba_arg){ .ctx = c, .id = i, .rng = seed * 2654435761u + (unsigned)i + 1 };
+	stress_run(ABA_THREADS, aba_thread, a, sizeof(a[0]));
+	for (int i = 0; i < ABA_THREADS; i++) {
+		pops += a[i].pops;
+		empties += a[i].empties;
+	}
+	for (int n = 0; (it = lfq_pop(&c->q)) != NULL && n <= ABA_ITEMS; n++)
+		count[it->si_seq]++;
+	printf("# %ld pops, %ld empty pops, %ld errors\n", pops, empties, (long)c->errors);
+	assert_int_equal(c->errors, 0);
+	for (int i = 0; i < ABA_ITEMS; i++)
+		assert_int_equal(count[i], 1);
+	assert_true(lfq_empty(&c->q));
+	free(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fifo_mpmc),
+		cmocka_unit_test(test_mpsc_pop_all),
+		cmocka_unit_test(test_aba_torture),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

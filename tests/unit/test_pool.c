@@ -1,0 +1,198 @@
+/*
+ * test_pool.c - object pools: distinct aligned objects, exhaustion (NULL, counted),
+ * -EBUSY teardown with objects out, teardown after every object came back (per-CPU
+ * slots, the shared slot, depot exchanges and POOL_NOCACHE), bad arguments.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kern/pool.h"
+#include "kshim.h"
+
+#define N	1000
+
+static int
+ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Get n objects, check they are distinct, aligned and writable. */
+static void
+get_distinct(struct pool *p, void **objs, int n, size_t size, size_t align)
+{
+	void **sorted = malloc(sizeof(void *) * (size_t)n);
+
+	for (int i = 0; i < n; i++) {
+		objs[i] = pool_get(p);
+		assert_non_null(objs[i]);
+		assert_int_equal((uintptr_t)objs[i] % align, 0);
+		memset(objs[i], i & 0xff, size);
+		sorted[i] = objs[i];
+	}
+	qsort(sorted, (size_t)n, sizeof(void *), ptr_cmp);
+	for (int i = 1; i < n; i++)
+		assert_true((char *)sorted[i] >= (char *)sorted[i - 1] + size);
+	free(sorted);
+}
+
+/* 3 rounds of N gets then N puts; slack: objects other slots may keep cached. */
+static void
+run_cycle(struct pool *p, size_t size, size_t align, unsigned slack)
+{
+	static void *objs[N];
+	struct pool_stats st, st0;
+
+	pool_stats(p, &st0);
+
+	for (int round = 0; round < 3; round++) {
+		get_distinct(p, objs, N, size, align);
+		pool_stats(p, &st);
+		assert_int_equal(st.inuse, N);
+		assert_int_equal(st.fails, 0);
+		assert_int_equal(pool_destroy(p), -EBUSY);
+		for (int i = 0; i < N; i++)
+			pool_put(p, objs[i]);
+	}
+	pool_stats(p, &st);
+	assert_int_equal(st.gets - st0.gets, 3 * N);
+	assert_int_equal(st.puts - st0.puts, 3 * N);
+	assert_int_equal(st.inuse, 0);
+	/* objects are reused, not re-carved */
+	assert_true(st.nalloc >= N && st.nalloc <= N + slack);
+}
+
+static void
+test_shared_slot(void **state)
+{
+	struct pool *p = pool_create("t", 40, 8, 0, 0, NULL);
+
+	(void)state;
+	assert_non_null(p);
+	run_cycle(p, 40, 8, 0);
+	assert_int_equal(pool_destroy(p), 0);
+}
+
+static void
+test_percpu_slots(void **state)
+{
+	struct kshim ks = { 0 };
+	struct pool *p = pool_create("t", 100, 64, 0, 2, kshim_kern(&ks));
+	struct pool_stats st;
+
+	(void)state;
+	assert_non_null(p);
+	for (int cpu = -1; cpu < 2; cpu++) {
+		kshim_become_cpu(&ks, cpu);
+		run_cycle(p, 100, 64, 3 * 60);
+	}
+	kshim_become_cpu(&ks, -1);
+	pool_stats(p, &st);
+	assert_true(st.depot_gets > 0 && st.depot_puts > 0);
+	assert_int_equal(pool_destroy(p), 0);
+}
+
+static void
+test_nocache(void **state)
+{
+	struct pool *p = pool_create_flags("t", 24, 0, 0, 0, NULL, POOL_NOCACHE);
+	struct pool_stats st;
+
+	(void)state;
+	assert_non_null(p);
+	run_cycle(p, 24, 16, 0);
+	pool_stats(p, &st);
+	assert_int_equal(st.depot_gets, 0);
+	assert_int_equal(pool_destroy(p), 0);
+}
+
+static void
+test_exhaustion(void **state)
+{
+	struct kshim ks = { 0 };
+	struct pool *p = pool_create("t", 64, 0, 100, 1, kshim_kern(&ks));
+	void *objs[100];
+	struct pool_stats st;
+
+	(void)state;
+	kshim_become_cpu(&ks, 0);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 100; i++)
+			assert_non_null(objs[i] = pool_get(p));
+		for (int i = 0; i < 5; i++)
+			assert_null(pool_get(p));
+		pool_stats(p, &st);
+		assert_int_equal(st.fails, 5 * (round + 1));
+		assert_int_equal(st.nalloc, 100);
+		assert_int_equal(pool_destroy(p), -EBUSY);
+		for (int i = 0; i < 100; i++)
+			pool_put(p, objs[i]);
+	}
+	/* one object out still blocks teardown, wherever it went */
+	objs[0] = pool_get(p);
+	kshim_become_cpu(&ks, -1);
+	assert_int_equal(pool_destroy(p), -EBUSY);
+	pool_put(p, objs[0]);
+	assert_int_equal(pool_destroy(p), 0);
+}
+
+static void
+test_large_objects(void **state)
+{
+	struct pool *p = pool_create("big", 70000, 64, 3, 0, NULL);
+	void *a, *b, *c;
+
+	(void)state;
+	assert_non_null(a = pool_get(p));
+	assert_non_null(b = pool_get(p));
+	assert_non_null(c = pool_get(p));
+	assert_null(pool_get(p));
+	memset(a, 1, 70000);
+	memset(c, 3, 70000);
+	pool_put(p, a);
+	pool_put(p, b);
+	assert_int_equal(pool_destroy(p), -EBUSY);
+	pool_put(p, c);
+	assert_int_equal(pool_destroy(p), 0);
+}
+
+static void
+test_bad_args(void **state)
+{
+	struct kshim ks = { 0 };
+
+	(void)state;
+	errno = 0;
+	assert_null(pool_create("t", 0, 0, 0, 0, NULL));
+	assert_int_equal(errno, EINVAL);
+	assert_null(pool_create("t", 8, 3, 0, 0, NULL));
+	assert_null(pool_create("t", 8, 0, 0, 0, kshim_kern(&ks)));
+	assert_null(pool_create("t", 8, 0, 0, KERN_MAXCPU + 1, kshim_kern(&ks)));
+	assert_null(pool_create_flags("t", 8, 0, 0, 0, NULL, 0x80));
+	assert_int_equal(pool_destroy(NULL), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shared_slot),
+		cmocka_unit_test(test_percpu_slots),
+		cmocka_unit_test(test_nocache),
+		cmocka_unit_test(test_exhaustion),
+		cmocka_unit_test(test_large_objects),
+		cmocka_unit_test(test_bad_args),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
