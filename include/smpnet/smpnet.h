@@ -58,8 +58,10 @@ SMPNET_API int smpnet_setting_get(struct smpnet *st, const char *name, int64_t *
 /*
  * Join stacks a and b with an in-memory Ethernet wire pair (nqueues RX/TX queues per
  * side, 0 = a's CPU count; each RX queue polled by CPU q % ncpu) and give each its IPv4
- * address (network order) on that link.  The wire belongs to a: destroy a before b.
- * 0, -EINVAL, -EBUSY (a stack already has a link), -ENOMEM.  May block.
+ * address (network order) on that link, as a /24 (connected route; ARP resolves the
+ * peer on first use).  The wire belongs to a: destroy a before b.
+ * 0, -EINVAL, -EBUSY (a stack already has a link), -EEXIST (address in use), -ENOMEM.
+ * May block.
  */
 SMPNET_API int smpnet_wire_pair(struct smpnet *a, uint32_t addr_a, struct smpnet *b,
     uint32_t addr_b, int nqueues);

@@ -10,6 +10,7 @@
  * Setting net.lrp.lazy (0/1): eager or lazy receive processing, read with one relaxed load
  * on the data path (vnet_setting_read).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,8 @@
 #include "dev/wire.h"
 #include "net/ifnet.h"
 #include "net/vnet.h"
-#include "socket/ip4_shim.h"
+#include "netinet/inet.h"
+#include "netinet/udp_inet.h"
 #include "netinet/udp_var.h"
 #include "smpnet/smpnet.h"
 #include "socket/socket_var.h"
@@ -38,7 +40,8 @@ struct smpnet {
 	struct vnet_setting	*st_lazy;	/* [I] net.lrp.lazy */
 	struct udp_state	*st_udp;	/* [I] */
 	struct wire		*st_wire;	/* [W control] link this stack owns */
-	struct ip4_shim		*st_shim;	/* [W control] IPv4 until inet is merged */
+	bool			 st_linked;	/* [W control] has a wire link */
+	bool			 st_udp_inet;	/* [W control] UDP joined to the inet domain */
 	int			 st_nproto;	/* [I] after creation */
 	struct smpnet_proto	 st_proto[SMPNET_MAXPROTO];	/* [I] */
 };
@@ -123,18 +126,23 @@ smpnet_setup(struct smpnet *st, const struct smpnet_config *cfg)
 	    "lazy receive processing (early demux and drop; work at the receiver)",
 	    &st->st_lazy)) != 0)
 		return err;
+	if ((err = vnet_domain_attach(st->st_vnet, &inet_domain)) < 0)
+		return err;
 	if ((st->st_udp = udp_attach(st)) == NULL)
 		return -errno;
+	if ((err = udp_inet_attach(st->st_udp, st->st_vnet)) != 0)
+		return err;
+	st->st_udp_inet = true;
 	return 0;
 }
 
 static void
 smpnet_teardown(struct smpnet *st)
 {
-	if (st->st_shim != NULL)
-		ip4_shim_detach(st->st_shim);
 	if (st->st_wire != NULL)
 		wire_destroy(st->st_wire);
+	if (st->st_udp_inet)
+		udp_inet_detach(st->st_udp, st->st_vnet);
 	if (st->st_udp != NULL)
 		udp_detach(st->st_udp);
 	psz_barrier();		/* sockets freed after their grace periods */
@@ -206,15 +214,6 @@ smpnet_udp_of(const struct smpnet *st)
 	return st->st_udp;
 }
 
-static int
-smpnet_shim_setup(struct smpnet *st, struct ifnet *ifp, struct ifnet *peer, uint32_t addr)
-{
-	if ((st->st_shim = ip4_shim_attach(st->st_vnet, st->st_udp, ifp, if_lladdr(peer),
-	    addr)) == NULL)
-		return -errno;
-	return 0;
-}
-
 int
 smpnet_wire_pair(struct smpnet *a, uint32_t addr_a, struct smpnet *b, uint32_t addr_b,
     int nqueues)
@@ -225,7 +224,7 @@ smpnet_wire_pair(struct smpnet *a, uint32_t addr_a, struct smpnet *b, uint32_t a
 
 	if (a == NULL || b == NULL || a == b || nqueues < 0 || nqueues > IF_MAXQUEUES)
 		return -EINVAL;
-	if (a->st_wire != NULL || a->st_shim != NULL || b->st_shim != NULL)
+	if (a->st_linked || b->st_linked)
 		return -EBUSY;
 	wc.nqueues = nqueues ? nqueues : kern_ncpu(a->st_kern);
 	if (wc.nqueues > IF_MAXQUEUES)
@@ -235,8 +234,9 @@ smpnet_wire_pair(struct smpnet *a, uint32_t addr_a, struct smpnet *b, uint32_t a
 	if ((ia = wire_port_attach(a->st_wire, 0, a->st_vnet, "wire0", NULL)) == NULL ||
 	    (ib = wire_port_attach(a->st_wire, 1, b->st_vnet, "wire0", NULL)) == NULL)
 		return -errno;
-	if ((err = smpnet_shim_setup(a, ia, ib, addr_a)) != 0 ||
-	    (err = smpnet_shim_setup(b, ib, ia, addr_b)) != 0)
+	a->st_linked = b->st_linked = true;
+	if ((err = in_addr_add(ia, ntohl(addr_a), 24)) != 0 ||
+	    (err = in_addr_add(ib, ntohl(addr_b), 24)) != 0)
 		return err;
 	return 0;
 }

@@ -1,6 +1,6 @@
 /*
- * test_udp.c - UDP sockets end to end: two stacks on one kern joined by an in-memory wire
- * (IPv4 through the shim until the inet domain is merged).  Covers send/receive with
+ * test_udp.c - UDP sockets end to end: two stacks on one kern joined by an in-memory wire,
+ * over the inet domain's IPv4 (ARP, fragmentation, ICMP).  Covers send/receive with
  * addresses, scatter/gather and truncation, non-blocking and timeouts, connected
  * sockets, bind conflicts, SO_REUSEPORT flow spreading, completion-based receives
  * (FIFO, cancel, close), event sets, receive-buffer drops, bad checksums (eager and
@@ -679,16 +679,47 @@ test_options(void **state)
 	smpnet_close(s);
 }
 
+/* 65507 bytes: IPv4 fragments it (45 fragments at MTU 1500) and reassembles it. */
 static void
-test_large_datagram_shim(void **state)
+test_large_datagram(void **state)
+{
+	struct pair *p = *state;
+	struct smpnet_socket *ra = udp_sock(p->a, NULL, 7013), *sb = udp_sock(p->b, NULL, 0);
+	static char big[65508], out[65508];
+	struct sockaddr_in d = sin_of(ADDR_A, 7013);
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)(i * 13 + i / 256);
+	assert_int_equal(smpnet_sendto(sb, big, 65508, 0, (struct sockaddr *)&d, sizeof(d)),
+	    -EMSGSIZE);
+	assert_int_equal(smpnet_sendto(sb, big, 65507, 0, (struct sockaddr *)&d, sizeof(d)),
+	    65507);
+	assert_int_equal(smpnet_recv(ra, out, sizeof(out), 0), 65507);
+	assert_memory_equal(out, big, 65507);
+	/* and a size that leaves a short last fragment */
+	assert_int_equal(smpnet_sendto(sb, big, 3001, 0, (struct sockaddr *)&d, sizeof(d)),
+	    3001);
+	assert_int_equal(smpnet_recv(ra, out, sizeof(out), 0), 3001);
+	assert_memory_equal(out, big, 3001);
+	smpnet_close(ra);
+	smpnet_close(sb);
+}
+
+/* A datagram to a closed port comes back as ICMP port unreachable: a connected
+ * sender's next receive fails with ECONNREFUSED. */
+static void
+test_port_unreach_connrefused(void **state)
 {
 	struct pair *p = *state;
 	struct smpnet_socket *sb = udp_sock(p->b, NULL, 0);
-	static char big[65508];
-	struct sockaddr_in d = sin_of(ADDR_A, 7013);
+	struct sockaddr_in d = sin_of(ADDR_A, 7998);
+	char buf[4];
+	ssize_t r;
 
-	assert_int_equal(smpnet_sendto(sb, big, 65508, 0, (struct sockaddr *)&d, sizeof(d)),
-	    -EMSGSIZE);
+	assert_int_equal(smpnet_connect(sb, (struct sockaddr *)&d, sizeof(d)), 0);
+	assert_int_equal(smpnet_send(sb, "?", 1, 0), 1);
+	r = smpnet_recv(sb, buf, sizeof(buf), 0);
+	assert_int_equal(r, -ECONNREFUSED);
 	smpnet_close(sb);
 }
 
@@ -713,7 +744,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_multicast_broadcast, pair_setup,
 		    pair_teardown),
 		cmocka_unit_test_setup_teardown(test_options, pair_setup, pair_teardown),
-		cmocka_unit_test_setup_teardown(test_large_datagram_shim, pair_setup,
+		cmocka_unit_test_setup_teardown(test_large_datagram, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(test_large_datagram, pair_setup_lazy,
+		    pair_teardown),
+		cmocka_unit_test_setup_teardown(test_port_unreach_connrefused, pair_setup,
 		    pair_teardown),
 		cmocka_unit_test_setup_teardown(test_sendto_recvfrom, pair_setup_lazy,
 		    pair_teardown),
