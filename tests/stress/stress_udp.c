@@ -7,7 +7,7 @@
  * and sends to them (so sockets die with datagrams in flight).
  * Invariants checked at the end: no datagram twice, per-sender order kept on every
  * receiving socket (a flow stays on one socket), and received + counted drops == sent
- * (drops: socket buffer full / early drop, wire ring full, shim input drops).
+ * (drops: socket buffer full / early drop, wire ring full, ARP hold queue, IPv4 output).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "dev/wire.h"
+#include "netinet/inet.h"
 #include "netinet/udp_var.h"
 #include "smpnet/smpnet.h"
 #include "smpnet/socket.h"
@@ -210,7 +211,9 @@ drops(struct run *r)
 	/* churn traffic goes to port 9100; only our port's drops count, but churn
 	 * sockets drop nothing into our counters except FULLSOCK on a churn socket,
 	 * which is why the balance below is checked as an inequality too */
-	return st.c[UDPS_FULLSOCK] + st.c[UDPS_EARLYDROP] + ws.ws_ring_full;
+	return st.c[UDPS_FULLSOCK] + st.c[UDPS_EARLYDROP] + ws.ws_ring_full +
+	    inet_stat(smpnet_vnet_of(r->b), "arp.holddrop") +
+	    inet_stat(smpnet_vnet_of(r->b), "ip.odropped");
 }
 
 static void
