@@ -36,6 +36,9 @@ static const struct klock_class socket_lock_class = { "socket" };
 
 enum { SC_OP_RECV = 1, SC_OP_ACCEPT = 2 };
 
+_Static_assert(sizeof(struct smpnet_completion) == 64,
+    "a pending receive costs one cache line of the caller's memory");
+
 #define SO_MAX_IOV	1024
 #define SO_HDR_ROOM	64		/* leading space for protocol + link headers */
 
@@ -831,15 +834,26 @@ smpnet_close(struct smpnet_socket *s)
 
 /* ---- calls forwarded to the protocol under so_lock ---- */
 
-#define SO_LOCKED_CALL(so, expr) ({					\
-	int r_;								\
-	so_enter(so);							\
-	kmutex_enter(&(so)->so_lock);					\
-	r_ = (so_state(so) & SS_CLOSED) ? -EBADF : (expr);		\
-	kmutex_exit(&(so)->so_lock);					\
-	so_exit(so);							\
-	r_;								\
-})
+/* Enter giant and so_lock for a call; false (nothing held) if the socket is closed. */
+static bool
+so_call_enter(struct socket *so)
+{
+	so_enter(so);
+	kmutex_enter(&so->so_lock);
+	if (!(so_state(so) & SS_CLOSED))
+		return true;
+	kmutex_exit(&so->so_lock);
+	so_exit(so);
+	return false;
+}
+
+static int
+so_call_exit(struct socket *so, int r)
+{
+	kmutex_exit(&so->so_lock);
+	so_exit(so);
+	return r;
+}
 
 static int
 so_bind_locked(struct socket *so, const struct sockaddr *sa, socklen_t len)
@@ -860,7 +874,9 @@ smpnet_bind(struct smpnet_socket *s, const struct sockaddr *sa, socklen_t len)
 
 	if (sa == NULL)
 		return -EINVAL;
-	return SO_LOCKED_CALL(so, so_bind_locked(so, sa, len));
+	if (!so_call_enter(so))
+		return -EBADF;
+	return so_call_exit(so, so_bind_locked(so, sa, len));
 }
 
 static int
@@ -886,7 +902,9 @@ smpnet_connect(struct smpnet_socket *s, const struct sockaddr *sa, socklen_t len
 
 	if (sa == NULL || len < (socklen_t)sizeof(sa_family_t))
 		return -EINVAL;
-	return SO_LOCKED_CALL(so, so_connect_locked(so, sa, len));
+	if (!so_call_enter(so))
+		return -EBADF;
+	return so_call_exit(so, so_connect_locked(so, sa, len));
 }
 
 static int
@@ -906,7 +924,9 @@ smpnet_listen(struct smpnet_socket *s, int backlog)
 {
 	struct socket *so = so_of(s);
 
-	return SO_LOCKED_CALL(so, so_listen_locked(so, backlog));
+	if (!so_call_enter(so))
+		return -EBADF;
+	return so_call_exit(so, so_listen_locked(so, backlog));
 }
 
 static int
@@ -933,8 +953,11 @@ int
 smpnet_shutdown(struct smpnet_socket *s, int how)
 {
 	struct socket *so = so_of(s);
-	int r = SO_LOCKED_CALL(so, so_shutdown_locked(so, how));
+	int r;
 
+	if (!so_call_enter(so))
+		return -EBADF;
+	r = so_call_exit(so, so_shutdown_locked(so, how));
 	if (r == 0 && how != SHUT_WR)
 		so_rx_kick(so);	/* pending receives see EOF */
 	return r;
@@ -947,7 +970,9 @@ smpnet_getsockname(struct smpnet_socket *s, struct sockaddr *sa, socklen_t *len)
 
 	if (sa == NULL || len == NULL)
 		return -EINVAL;
-	return SO_LOCKED_CALL(so, so->so_proto->pr_sockaddr(so, sa, len));
+	if (!so_call_enter(so))
+		return -EBADF;
+	return so_call_exit(so, so->so_proto->pr_sockaddr(so, sa, len));
 }
 
 int
@@ -957,7 +982,9 @@ smpnet_getpeername(struct smpnet_socket *s, struct sockaddr *sa, socklen_t *len)
 
 	if (sa == NULL || len == NULL)
 		return -EINVAL;
-	return SO_LOCKED_CALL(so, so->so_proto->pr_peeraddr(so, sa, len));
+	if (!so_call_enter(so))
+		return -EBADF;
+	return so_call_exit(so, so->so_proto->pr_peeraddr(so, sa, len));
 }
 
 int
@@ -965,8 +992,13 @@ smpnet_set_nonblock(struct smpnet_socket *s, bool on)
 {
 	struct socket *so = so_of(s);
 
-	return SO_LOCKED_CALL(so, (on ? so_state_set(so, SS_NBIO) :
-	    so_state_clear(so, SS_NBIO), 0));
+	if (!so_call_enter(so))
+		return -EBADF;
+	if (on)
+		so_state_set(so, SS_NBIO);
+	else
+		so_state_clear(so, SS_NBIO);
+	return so_call_exit(so, 0);
 }
 
 void
