@@ -11,6 +11,11 @@
  * threads" model.  The main thread only sleeps for the measurement and reads counters.
  * Metric: datagrams_per_s = datagrams delivered to sockets (both directions) per second;
  * median of opts->repeat runs, with the spread.  Cases: echo-1cpu, echo-2cpu.
+ * Second metric, datagrams_per_cpu_s: the same count divided by the CPU time the
+ * process used meanwhile (getrusage), i.e. the rate per fully-used core.  On a shared,
+ * loaded machine the CPU threads get a fraction of their cores, so the wall-clock rate
+ * says little about scaling; the per-CPU-second rate staying flat from 1 to 2 CPUs says
+ * the work parallelises without extra cost, and its fall says it does not.
  * Closed loop: a lost datagram would shrink a flow's window for good; with 8*N flows of
  * WINDOW datagrams the wire's RX rings (1024 slots) never fill, so none is lost.
  */
@@ -20,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "bench_socket.h"
@@ -218,12 +224,23 @@ bu_teardown(struct bu_run *r)
 }
 
 /* One measurement: datagrams/s over opts->seconds after a short warm-up. */
+static double
+bu_cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
 static int
-bu_measure(const struct bench_opts *opts, int ncpu, bool giant, double *rate)
+bu_measure(const struct bench_opts *opts, int ncpu, bool giant, double *rate,
+    double *per_cpu)
 {
 	struct bu_run *r = calloc(1, sizeof(*r));
 	uint64_t c0, c1;
-	double t0, t1;
+	double t0, t1, u0, u1;
 	int err;
 
 	if (r == NULL)
@@ -233,10 +250,13 @@ bu_measure(const struct bench_opts *opts, int ncpu, bool giant, double *rate)
 		usleep(opts->quick ? 10000 : 100000);
 		c0 = bu_count(r);
 		t0 = bench_now();
+		u0 = bu_cpu_seconds();
 		usleep((useconds_t)(opts->seconds * 1e6));
 		c1 = bu_count(r);
 		t1 = bench_now();
+		u1 = bu_cpu_seconds();
 		*rate = (double)(c1 - c0) / (t1 - t0);
+		*per_cpu = u1 > u0 ? (double)(c1 - c0) / (u1 - u0) : 0;
 	}
 	bu_teardown(r);
 	free(r);
@@ -247,7 +267,7 @@ int
 bench_udp_run(const struct bench_opts *opts)
 {
 	static const char *const impls[2] = { "smpnet", "smpnet-giant" };
-	double s[2][2][1000];
+	double s[2][2][1000], pc[2][2][1000];
 	char bcase[32];
 
 	for (int ncpu = 1; ncpu <= 2; ncpu++) {
@@ -256,15 +276,20 @@ bench_udp_run(const struct bench_opts *opts)
 			continue;
 		for (int i = 0; i < opts->repeat && i < 1000; i++)
 			for (int g = 0; g < 2; g++) {	/* alternate the peers */
-				int err = bu_measure(opts, ncpu, g == 1, &s[ncpu - 1][g][i]);
+				int err = bu_measure(opts, ncpu, g == 1, &s[ncpu - 1][g][i],
+				    &pc[ncpu - 1][g][i]);
 
 				if (err != 0)
 					return err;
 			}
-		for (int g = 0; g < 2; g++)
+		for (int g = 0; g < 2; g++) {
+			int n = opts->repeat < 1000 ? opts->repeat : 1000;
+
 			bench_report_samples(opts, "udp", bcase, impls[g], "datagrams_per_s",
-			    s[ncpu - 1][g], opts->repeat < 1000 ? opts->repeat : 1000,
-			    "datagrams/s");
+			    s[ncpu - 1][g], n, "datagrams/s");
+			bench_report_samples(opts, "udp", bcase, impls[g], "datagrams_per_cpu_s",
+			    pc[ncpu - 1][g], n, "datagrams/cpu-s");
+		}
 	}
 	return 0;
 }

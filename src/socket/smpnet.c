@@ -214,11 +214,24 @@ smpnet_udp_of(const struct smpnet *st)
 	return st->st_udp;
 }
 
+/*
+ * A symmetric RSS key (0x6d5a repeated: Woo and Park, "Scalable TCP session monitoring
+ * with symmetric receive-side scaling", 2012): the Toeplitz hash of a flow equals that of
+ * its reverse, so both directions of a flow land on the same queue index, hence the
+ * same CPU on both stacks - a request and its reply never cross CPUs.
+ */
+static const uint8_t smpnet_rss_symmetric_key[40] = {
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+};
+
 int
 smpnet_wire_pair(struct smpnet *a, uint32_t addr_a, struct smpnet *b, uint32_t addr_b,
     int nqueues)
 {
-	struct wire_config wc = { .nports = 2 };
+	struct wire_config wc = { .nports = 2, .rss_key = smpnet_rss_symmetric_key };
 	struct ifnet *ia, *ib;
 	int err;
 
