@@ -33,7 +33,7 @@
 #include "smpnet/socket.h"
 
 #define PAYLOAD		1400
-#define APPWORK		4
+#define APPWORK		1
 #define LRP_PORT	9
 #define MAXREP		50
 
