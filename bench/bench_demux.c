@@ -24,7 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "bench_socket.h"
+#include "bench.h"
 #include "kern/kern.h"
 #include "kern/psz.h"
 #include "netinet/in_pcb.h"
@@ -250,7 +250,7 @@ dm_cases(const struct bench_opts *opts, struct dm_ctx *c, struct kern *kg, const
 	return 0;
 }
 
-int
+static int
 bench_demux_run(const struct bench_opts *opts)
 {
 	struct kern_config kc = { .ncpu = 1 }, kgc = { .ncpu = 1, .giant = true };
@@ -273,3 +273,7 @@ bench_demux_run(const struct bench_opts *opts)
 		kern_destroy(k);
 	return err;
 }
+
+const struct bench bench_demux = { "demux",
+	"PCB lookups/s with 1M bound and connected PCBs during inserts and removes",
+	bench_demux_run };

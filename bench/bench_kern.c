@@ -287,15 +287,11 @@ bench_kern_run(const struct bench_opts *opts)
 		if (error != 0)
 			return error;
 	}
-	/*
-	 * mbuf get/free cases go here (src/mbuf/ adds them): one function per case,
-	 * called like bk_case() above, reporting impl "smpnet" and "smpnet-giant".
-	 */
-	return 0;
+	return bench_kern_mbuf(opts);
 }
 
 const struct bench bench_kern = {
 	.name = "kern",
-	.help = "continuation schedule+run (local, remote), timer arm+cancel, timer fire rate",
+	.help = "continuations (local, remote), timers (arm+cancel, fire), mbuf/cluster get+free",
 	.run = bench_kern_run,
 };

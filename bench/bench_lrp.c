@@ -28,7 +28,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "bench_socket.h"
+#include "bench.h"
 #include "smpnet/smpnet.h"
 #include "smpnet/socket.h"
 
@@ -182,7 +182,7 @@ lr_measure(const struct bench_opts *opts, double rate, bool lazy, double *del, d
 	return err;
 }
 
-int
+static int
 bench_lrp_run(const struct bench_opts *opts)
 {
 	static const double rates[] = { 25e3, 50e3, 100e3, 200e3, 400e3, 0 };
@@ -212,3 +212,7 @@ bench_lrp_run(const struct bench_opts *opts)
 	}
 	return 0;
 }
+
+const struct bench bench_lrp = { "lrp",
+	"delivered vs offered UDP rate under overload, eager vs lazy receive processing",
+	bench_lrp_run };

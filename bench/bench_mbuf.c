@@ -7,19 +7,18 @@
  *   smpnet          per-CPU magazine caches (the normal path)
  *   smpnet-nocache  the same pools with POOL_NOCACHE: every get/free goes straight to
  *                   the shared layer (the depot mutex)
- *   smpnet-giant    per-CPU caches, but every get and free inside one global pthread
- *                   mutex: a stand-in for kern_giant_enter/exit until the giant lock is
- *                   merged (then this should take the kern's giant lock instead)
+ *   smpnet-giant    per-CPU caches, but every get and free between kern_giant_enter()
+ *                   and kern_giant_exit() of a kern running in giant mode (the giant
+ *                   lock the whole stack takes in that mode)
  * Cases *-getfree-Ncpu: each thread gets a burst and frees it.  Case mbuf-xcpu-2cpu: CPU 0
  * gets mbufs and passes them through a single-producer ring to CPU 1, which frees them
  * (a packet received on one CPU and consumed on another): the frees fill magazines on
  * CPU 1 that must travel back to CPU 0 through the depot.
  * Metric: ops_per_s, one op = one get plus one free, summed over the threads; median of
- * opts->repeat runs with the spread.  The bench name is "kern" (the lead folds this into
- * the kern benchmark); the table entry "mbuf" runs it alone.
+ * opts->repeat runs with the spread.  Part of `smpnet bench kern`.
  *
- * Until kern.c exists, the "CPUs" are plain threads that set kcpu_self_tls to a fake
- * kern identity (only its address is compared), as the unit tests do.
+ * The "CPUs" are plain threads that set kcpu_self_tls to a fake kern identity (only its
+ * address is compared), as the unit tests do, so that each owns one per-CPU cache.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -54,7 +53,7 @@ struct bm_ring {
 struct bm_run {
 	struct mbuf_pools *mp;
 	struct bm_ring	*ring;		/* cross-CPU case only */
-	pthread_mutex_t	*giant;		/* NULL unless smpnet-giant */
+	struct kern	*giant;		/* a giant-mode kern, NULL unless smpnet-giant */
 	const struct kern *k;		/* fake kern identity */
 	bool		 cluster;
 	double		 seconds;
@@ -69,17 +68,17 @@ struct bm_thread {
 };
 
 static inline void
-bm_lock(pthread_mutex_t *g)
+bm_lock(struct kern *g)
 {
 	if (g != NULL)
-		pthread_mutex_lock(g);
+		kern_giant_enter(g);
 }
 
 static inline void
-bm_unlock(pthread_mutex_t *g)
+bm_unlock(struct kern *g)
 {
 	if (g != NULL)
-		pthread_mutex_unlock(g);
+		kern_giant_exit(g);
 }
 
 static inline struct mbuf *
@@ -234,7 +233,8 @@ bm_case(const struct bench_opts *opts, const char *name, bool cluster, int nthr,
 	static struct bm_ring ring;
 	static char fake_kern;	/* identity only */
 	static double samples[NIMPL][MAXREPEAT];
-	pthread_mutex_t giant = PTHREAD_MUTEX_INITIALIZER;
+	struct kern_config gcfg = { .ncpu = 1, .giant = true, .nopin = true };
+	struct kern *giant;
 	struct mbuf_pools_config cfg = { .ncpu = MAXTHR,
 	    .owner = (const struct kern *)(const void *)&fake_kern };
 	struct mbuf_pools *cached, *nocache;
@@ -243,6 +243,8 @@ bm_case(const struct bench_opts *opts, const char *name, bool cluster, int nthr,
 
 	if (!bench_want(opts, name))
 		return 0;
+	if ((giant = kern_create(&gcfg)) == NULL)
+		return -errno;
 	cached = mbuf_pools_create(&cfg);
 	cfg.pool_flags = POOL_NOCACHE;
 	nocache = mbuf_pools_create(&cfg);
@@ -253,7 +255,7 @@ bm_case(const struct bench_opts *opts, const char *name, bool cluster, int nthr,
 			memset(&ring, 0, sizeof(ring));
 			r = (struct bm_run){ .mp = impl == IMPL_NOCACHE ? nocache : cached,
 			    .ring = xcpu ? &ring : NULL,
-			    .giant = impl == IMPL_GIANT ? &giant : NULL, .k = cfg.owner,
+			    .giant = impl == IMPL_GIANT ? giant : NULL, .k = cfg.owner,
 			    .cluster = cluster, .seconds = opts->seconds };
 			samples[impl][rep] = bm_measure(&r, nthr);
 			if (atomic_load(&r.fails) != 0)
@@ -262,6 +264,7 @@ bm_case(const struct bench_opts *opts, const char *name, bool cluster, int nthr,
 	for (int impl = 0; impl < NIMPL; impl++)
 		bench_report_samples(opts, "kern", name, impl_names[impl], "ops_per_s",
 		    samples[impl], n, "ops/s");
+	kern_destroy(giant);
 	if (mbuf_pools_destroy(cached) != 0 || mbuf_pools_destroy(nocache) != 0)
 		return -EBUSY;
 	return 0;

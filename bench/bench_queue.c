@@ -8,8 +8,9 @@
  * _sc/_mc, rte_ring SP/SC/MP/MC, ck_ring _spsc/_mpsc/_mpmc, a mutex around an array).
  * "burst32" moves up to 32 items per call; ck_ring has no burst call, so its burst is a
  * loop of single calls (labelled by the impl name "ck_ring" all the same).
- * Pair cases "<fifo|lifo>-<T>t": T threads each push one node and pop one node, in a
- * loop, on one shared queue; metric pairs_per_s.  fifo: smpnet lfq push_tail/pop,
+ * Pair cases "<fifo|lifo>-<T>t[-depth32]": T threads each push one node and pop one
+ * node, in a loop, on one shared queue (empty at the start, or holding 32 nodes, as a
+ * pool depot would); metric pairs_per_s.  fifo: smpnet lfq push_tail/pop,
  * ck_fifo_mpmc, liburcu wfcqueue (enqueue + dequeue_blocking), mutex.  lifo: smpnet lfq
  * push_head/pop, ck_stack (mpmc push/pop, a 16-byte CAS), liburcu lfstack (push +
  * pop_blocking), mutex.
@@ -91,6 +92,7 @@ struct bq_impl {
 	void		*(*producer)(void *run);	/* ring cases */
 	void		*(*consumer)(void *run);
 	void		*(*pairs)(void *run);		/* pair cases */
+	void		 (*preload)(void *q, struct bq_node *n);	/* pair cases */
 };
 
 static inline bool
@@ -360,6 +362,12 @@ bq_free(void *q)
  * inlined.  Starts holding one node.
  */
 #define BQ_PAIR_LOOP(pfx)						\
+static void								\
+pfx##_preload(void *q, struct bq_node *n)				\
+{									\
+	pfx##_push(q, n);						\
+}									\
+									\
 static void *								\
 pfx##_pairs(void *arg)							\
 {									\
@@ -601,6 +609,14 @@ ckf_destroy(void *q)
 	free(f);
 }
 
+static void
+ckf_preload(void *q, struct bq_node *n)
+{
+	struct bq_ckf *f = q;
+
+	ck_fifo_mpmc_enqueue(&f->f_fifo, &n->n_ckf, n);
+}
+
 static void *
 ckf_pairs(void *arg)
 {
@@ -628,35 +644,35 @@ ckf_pairs(void *arg)
 /* ---- the impl tables ---- */
 
 static const struct bq_impl bq_ring_impls[] = {
-	{ "smpnet", smp_create, smp_destroy, smp_producer, smp_consumer, NULL },
+	{ "smpnet", smp_create, smp_destroy, smp_producer, smp_consumer, NULL, NULL },
 #ifdef HAVE_DPDK
-	{ "rte_ring", rte_create, bq_free, rte_producer, rte_consumer, NULL },
+	{ "rte_ring", rte_create, bq_free, rte_producer, rte_consumer, NULL, NULL },
 #endif
 #ifdef HAVE_CK
-	{ "ck_ring", ckr_create, bq_free, ckr_producer, ckr_consumer, NULL },
+	{ "ck_ring", ckr_create, bq_free, ckr_producer, ckr_consumer, NULL, NULL },
 #endif
-	{ "mutex", mtx_create, mtx_destroy, mtx_producer, mtx_consumer, NULL },
-	{ NULL, NULL, NULL, NULL, NULL, NULL }
+	{ "mutex", mtx_create, mtx_destroy, mtx_producer, mtx_consumer, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 };
 
 static const struct bq_impl bq_fifo_impls[] = {
-	{ "smpnet", lfq_create_q, bq_free, NULL, NULL, lfqf_pairs },
+	{ "smpnet", lfq_create_q, bq_free, NULL, NULL, lfqf_pairs, lfqf_preload },
 #ifdef HAVE_CK
-	{ "ck_fifo", ckf_create, ckf_destroy, NULL, NULL, ckf_pairs },
+	{ "ck_fifo", ckf_create, ckf_destroy, NULL, NULL, ckf_pairs, ckf_preload },
 #endif
-	{ "urcu-wfcq", wfcq_create, bq_free, NULL, NULL, wfcq_pairs },
-	{ "mutex", ml_create, ml_destroy, NULL, NULL, mlf_pairs },
-	{ NULL, NULL, NULL, NULL, NULL, NULL }
+	{ "urcu-wfcq", wfcq_create, bq_free, NULL, NULL, wfcq_pairs, wfcq_preload },
+	{ "mutex", ml_create, ml_destroy, NULL, NULL, mlf_pairs, mlf_preload },
+	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 };
 
 static const struct bq_impl bq_lifo_impls[] = {
-	{ "smpnet", lfq_create_q, bq_free, NULL, NULL, lfqs_pairs },
+	{ "smpnet", lfq_create_q, bq_free, NULL, NULL, lfqs_pairs, lfqs_preload },
 #ifdef HAVE_CK
-	{ "ck_stack", cks_create, bq_free, NULL, NULL, cks_pairs },
+	{ "ck_stack", cks_create, bq_free, NULL, NULL, cks_pairs, cks_preload },
 #endif
-	{ "urcu-lfstack", lfs_create, lfs_destroy, NULL, NULL, lfs_pairs },
-	{ "mutex", ml_create, ml_destroy, NULL, NULL, mls_pairs },
-	{ NULL, NULL, NULL, NULL, NULL, NULL }
+	{ "urcu-lfstack", lfs_create, lfs_destroy, NULL, NULL, lfs_pairs, lfs_preload },
+	{ "mutex", ml_create, ml_destroy, NULL, NULL, mls_pairs, mls_preload },
+	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 };
 
 struct bq_case {
@@ -665,24 +681,47 @@ struct bq_case {
 	enum bq_mode		 mode;
 	int			 np, nc;	/* ring cases; pair cases: np threads */
 	unsigned		 burst;		/* 0: pair case */
+	int			 preload;	/* pair cases: nodes queued before the start */
 };
 
 static const struct bq_case bq_cases[] = {
-	{ "spsc-1p1c-single", bq_ring_impls, BQ_SPSC, 1, 1, 1 },
-	{ "spsc-1p1c-burst32", bq_ring_impls, BQ_SPSC, 1, 1, BQ_BURST },
-	{ "mpsc-1p1c-single", bq_ring_impls, BQ_MPSC, 1, 1, 1 },
-	{ "mpsc-1p1c-burst32", bq_ring_impls, BQ_MPSC, 1, 1, BQ_BURST },
-	{ "mpsc-2p1c-single", bq_ring_impls, BQ_MPSC, 2, 1, 1 },
-	{ "mpsc-2p1c-burst32", bq_ring_impls, BQ_MPSC, 2, 1, BQ_BURST },
-	{ "mpmc-1p1c-single", bq_ring_impls, BQ_MPMC, 1, 1, 1 },
-	{ "mpmc-1p1c-burst32", bq_ring_impls, BQ_MPMC, 1, 1, BQ_BURST },
-	{ "mpmc-2p2c-single", bq_ring_impls, BQ_MPMC, 2, 2, 1 },
-	{ "mpmc-2p2c-burst32", bq_ring_impls, BQ_MPMC, 2, 2, BQ_BURST },
-	{ "fifo-1t", bq_fifo_impls, BQ_MPMC, 1, 0, 0 },
-	{ "fifo-2t", bq_fifo_impls, BQ_MPMC, 2, 0, 0 },
-	{ "lifo-1t", bq_lifo_impls, BQ_MPMC, 1, 0, 0 },
-	{ "lifo-2t", bq_lifo_impls, BQ_MPMC, 2, 0, 0 },
+	{ "spsc-1p1c-single", bq_ring_impls, BQ_SPSC, 1, 1, 1, 0 },
+	{ "spsc-1p1c-burst32", bq_ring_impls, BQ_SPSC, 1, 1, BQ_BURST, 0 },
+	{ "mpsc-1p1c-single", bq_ring_impls, BQ_MPSC, 1, 1, 1, 0 },
+	{ "mpsc-1p1c-burst32", bq_ring_impls, BQ_MPSC, 1, 1, BQ_BURST, 0 },
+	{ "mpsc-2p1c-single", bq_ring_impls, BQ_MPSC, 2, 1, 1, 0 },
+	{ "mpsc-2p1c-burst32", bq_ring_impls, BQ_MPSC, 2, 1, BQ_BURST, 0 },
+	{ "mpmc-1p1c-single", bq_ring_impls, BQ_MPMC, 1, 1, 1, 0 },
+	{ "mpmc-1p1c-burst32", bq_ring_impls, BQ_MPMC, 1, 1, BQ_BURST, 0 },
+	{ "mpmc-2p2c-single", bq_ring_impls, BQ_MPMC, 2, 2, 1, 0 },
+	{ "mpmc-2p2c-burst32", bq_ring_impls, BQ_MPMC, 2, 2, BQ_BURST, 0 },
+	{ "fifo-1t", bq_fifo_impls, BQ_MPMC, 1, 0, 0, 0 },
+	{ "fifo-2t", bq_fifo_impls, BQ_MPMC, 2, 0, 0, 0 },
+	{ "lifo-1t", bq_lifo_impls, BQ_MPMC, 1, 0, 0, 0 },
+	{ "lifo-2t", bq_lifo_impls, BQ_MPMC, 2, 0, 0, 0 },
+	/* A pool depot holds a few magazines: the same with 32 nodes already queued. */
+	{ "fifo-2t-depth32", bq_fifo_impls, BQ_MPMC, 2, 0, 0, 32 },
+	{ "lifo-2t-depth32", bq_lifo_impls, BQ_MPMC, 2, 0, 0, 32 },
 };
+
+/*
+ * Pin thread slot k to CPU k mod ncpu, so that a producer and its consumer (slots 0 and
+ * 1 for 1p1c; producers 0,1 and consumers 1,2 for 2p2c) start on different CPUs and the
+ * scheduler does not stack them on one; the same for every impl.
+ */
+static void
+bq_attr_pin(pthread_attr_t *attr, int k)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+
+	pthread_attr_init(attr);
+	if (ncpu < 2)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET((int)(k % ncpu), &set);
+	pthread_attr_setaffinity_np(attr, sizeof(set), &set);
+}
 
 /* Start the case's threads on r, let them run for opts->seconds, stop, join. */
 static int
@@ -698,9 +737,12 @@ bq_spawn(const struct bq_case *c, const struct bq_impl *im, struct bq_run *r,
 	for (i = 0; i < nt; i++) {
 		void *(*fn)(void *) = !c->burst ? im->pairs :
 		    i < c->np ? im->producer : im->consumer;
+		pthread_attr_t attr;
 
-		if (pthread_create(&t[i], NULL, fn, c->burst ? (void *)r : &pa[i]) != 0)
+		bq_attr_pin(&attr, i < c->np || !c->burst ? i : i - c->np + 1);
+		if (pthread_create(&t[i], &attr, fn, c->burst ? (void *)r : &pa[i]) != 0)
 			abort();	/* the barrier would hang: nothing sane to return */
+		pthread_attr_destroy(&attr);
 	}
 	pthread_barrier_wait(&r->start);
 	t0 = bench_now_ns();
@@ -726,14 +768,18 @@ bq_measure(const struct bq_case *c, const struct bq_impl *im, double seconds)
 	if ((r.q = im->create(c->mode)) == NULL)
 		return -ENOMEM;
 	if (!c->burst) {
-		nodes = aligned_alloc(CACHE_LINE, BQ_MAXT * sizeof(*nodes));
+		size_t nn = (size_t)BQ_MAXT + (size_t)c->preload;
+
+		nodes = aligned_alloc(CACHE_LINE, nn * sizeof(*nodes));
 		if (nodes == NULL) {
 			im->destroy(r.q);
 			return -ENOMEM;
 		}
-		memset(nodes, 0, BQ_MAXT * sizeof(*nodes));
+		memset(nodes, 0, nn * sizeof(*nodes));
 		for (int i = 0; i < BQ_MAXT; i++)
 			pa[i] = (struct bq_pair_arg){ .run = &r, .node = &nodes[i] };
+		for (int i = 0; i < c->preload; i++)
+			im->preload(r.q, &nodes[BQ_MAXT + i]);
 	}
 	bq_spawn(c, im, &r, pa, seconds, &elapsed);
 	im->destroy(r.q);

@@ -28,7 +28,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "bench_socket.h"
+#include "bench.h"
 #include "smpnet/smpnet.h"
 #include "smpnet/socket.h"
 
@@ -263,7 +263,7 @@ bu_measure(const struct bench_opts *opts, int ncpu, bool giant, double *rate,
 	return err;
 }
 
-int
+static int
 bench_udp_run(const struct bench_opts *opts)
 {
 	static const char *const impls[2] = { "smpnet", "smpnet-giant" };
@@ -293,3 +293,7 @@ bench_udp_run(const struct bench_opts *opts)
 	}
 	return 0;
 }
+
+const struct bench bench_udp = { "udp",
+	"UDP datagrams/s between two stacks over a wire, 1 and 2 CPUs, normal vs giant",
+	bench_udp_run };

@@ -676,6 +676,11 @@ kc_misplaced(const struct kcont *kc, int self)
 static void
 kc_run(struct kcont *kc, int self)
 {
+	/*
+	 * Read the [I] kern before any unlock: once "not running" is published, a
+	 * kcont_halt() may return and the owner may free kc.
+	 */
+	struct kern *k = kc->kc_kern;
 	uint32_t s = kc_lock(kc);
 	int kick = -1;
 
@@ -684,7 +689,7 @@ kc_run(struct kcont *kc, int self)
 		s = kc_place(kc, s, self, &kick);
 	if (!(s & KCS_PENDING) || kcs_loc(s) != LOC_NONE) {
 		kc_unlock(kc, s);
-		kc_kick(kc->kc_kern, kick);
+		kc_kick(k, kick);
 		return;
 	}
 	kc_unlock(kc, (s & ~KCS_PENDING) | KCS_RUNNING);
@@ -693,7 +698,7 @@ kc_run(struct kcont *kc, int self)
 	if (s & KCS_PENDING)
 		s = kc_place(kc, s, self, &kick);
 	kc_unlock(kc, s);
-	kc_kick(kc->kc_kern, kick);
+	kc_kick(k, kick);
 }
 
 unsigned

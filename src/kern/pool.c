@@ -44,11 +44,6 @@
 #define POOL_UNPOISON(p, n)	((void)(p), (void)(n))
 #endif
 
-/*
- * Stand-in for the thread-local "current CPU" until src/kern/kern.c is merged: a weak
- * definition that kern.c's strong one replaces at link time.  (Merging: delete this.)
- */
-__attribute__((weak)) _Thread_local struct kcpu_self kcpu_self_tls = { NULL, -1 };
 
 #define POOL_MAGSIZE	30	/* a magazine is 256 bytes */
 #define POOL_CHUNK	65536	/* bytes carved per backing allocation (or one object) */

@@ -25,6 +25,9 @@
  *    pools, a static array), or be freed only after an RCU grace period (pop inside a
  *    psz read section, free through psz_defer).  Reusing an item at once (push it again,
  *    here or on another lfq) is always safe: that is the ABA case the tag handles.
+ *    With a single popper (one thread at a time calls lfq_pop/lfq_pop_all on q) no
+ *    other thread can take the head it reads, so items may be freed once handed out;
+ *    lfq_pop_all and lfq_batch_next never read an item the caller does not own.
  *  - Addresses below 2^47, link 8-byte aligned (checked by assertion): the anchor packs
  *    each pointer into 44 bits.  True for user space on x86-64 and AArch64 Linux.
  *  - An item is on at most one queue at a time.
@@ -34,12 +37,15 @@
  * Ordering: everything written to an item before it is pushed is visible to the thread
  * that pops it (release CAS / acquire CAS).
  *
- * Cost: one cmpxchg16b per operation (~20 ns uncontended on Zen 1) plus, for push_tail,
- * one store into the old tail; the anchor is one cache line shared by all users.
+ * Cost: one 16-byte CAS (cmpxchg16b) per pop and push_tail, plus one store into the old
+ * tail for push_tail; push_head on a non-empty queue is one 8-byte CAS.  The anchor is one
+ * cache line shared by all users.  The hot calls are inline (below the API).
  */
 #ifndef SMPNET_LIB_LFQ_H
 #define SMPNET_LIB_LFQ_H
 
+#include <assert.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -77,14 +83,17 @@ struct lfq_batch {
 /* Initialise an empty queue whose items carry their link at byte offset off. */
 void lfq_init(struct lfq *q, size_t off);
 
-/* Push item at the head (LIFO order).  Lock-free. */
-void lfq_push_head(struct lfq *q, void *item);
+/* Push item at the head (LIFO order).  Lock-free.  (Inline, below.) */
+static inline void lfq_push_head(struct lfq *q, void *item);
 
-/* Push item at the tail (FIFO order).  Lock-free. */
-void lfq_push_tail(struct lfq *q, void *item);
+/* Push item at the tail (FIFO order).  Lock-free.  (Inline, below.) */
+static inline void lfq_push_tail(struct lfq *q, void *item);
 
-/* Pop the head item, or NULL if the queue was empty.  See the pending window above. */
-void *lfq_pop(struct lfq *q);
+/*
+ * Pop the head item, or NULL if the queue was empty.  See the pending window above.
+ * (Inline, below.)
+ */
+static inline void *lfq_pop(struct lfq *q);
 
 /*
  * The head item at some instant during the call, or NULL.  Another thread may pop it
@@ -107,5 +116,193 @@ bool lfq_pop_all(struct lfq *q, struct lfq_batch *b);
  * link was read, so the caller may push it anywhere at once.
  */
 void *lfq_batch_next(struct lfq_batch *b);
+
+/* ---- inline implementation; the protocol and its argument are in lfq.c ---- */
+
+#define LFQ_PTR_BITS	44
+#define LFQ_PTR_MASK	((UINT64_C(1) << LFQ_PTR_BITS) - 1)
+#define LFQ_TAG_HALF	20
+#define LFQ_TAG_MASK	((UINT64_C(1) << LFQ_TAG_HALF) - 1)
+#define LFQ_SPINS	64
+
+/* A decoded snapshot of the anchor. */
+struct lfq_snap {
+	uint64_t	 w0, w1;	/* the raw words, the CAS's expected value */
+	struct lfq_link	*head, *tail;
+	uint64_t	 tag;
+};
+
+static inline void
+lfq_backoff(unsigned *spins)
+{
+	if (++*spins % LFQ_SPINS == 0)
+		sched_yield();
+	else {
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#else
+		atomic_signal_fence(memory_order_seq_cst);
+#endif
+	}
+}
+
+static inline struct lfq_link *
+lfq_ptr_decode(uint64_t w)
+{
+	return (struct lfq_link *)(uintptr_t)((w & LFQ_PTR_MASK) << 3);
+}
+
+/* l must be NULL or a checked item link (lfq_link_of). */
+static inline uint64_t
+lfq_ptr_encode(const struct lfq_link *l)
+{
+	return (uint64_t)(uintptr_t)l >> 3;
+}
+
+static inline struct lfq_link *
+lfq_link_of(const struct lfq *q, void *item)
+{
+	struct lfq_link *l = (struct lfq_link *)(void *)((char *)item + q->q_off);
+
+	assert(((uintptr_t)l & 7) == 0 && ((uintptr_t)l >> (LFQ_PTR_BITS + 3)) == 0);
+	return l;
+}
+
+static inline void *
+lfq_item_of(size_t off, struct lfq_link *l)
+{
+	return l != NULL ? (void *)((char *)l - off) : NULL;
+}
+
+static inline void
+lfq_snap_decode(struct lfq_snap *s)
+{
+	s->head = lfq_ptr_decode(s->w0);
+	s->tail = lfq_ptr_decode(s->w1);
+	s->tag = (s->w0 >> LFQ_PTR_BITS) | (s->w1 >> LFQ_PTR_BITS) << LFQ_TAG_HALF;
+}
+
+static inline void
+lfq_snapshot(struct lfq *q, struct lfq_snap *s)
+{
+	/* w1 first, then w0: the order the argument in lfq.c needs.  Acquire pairs with
+	 * the CAS that wrote each word. */
+	s->w1 = atomic_load_explicit(&q->q_w1, memory_order_acquire);
+	s->w0 = atomic_load_explicit(&q->q_w0, memory_order_acquire);
+	lfq_snap_decode(s);
+}
+
+static inline uint64_t
+lfq_word(const struct lfq_link *l, uint64_t tagpart)
+{
+	return lfq_ptr_encode(l) | (tagpart & LFQ_TAG_MASK) << LFQ_PTR_BITS;
+}
+
+/*
+ * 16-byte CAS of the anchor from snapshot s to {head, tail, tag}.  On failure s becomes
+ * the anchor the CAS found (read atomically, so a real state).  A full barrier (lock
+ * cmpxchg16b, see lfq.c for why not C11): releases the pusher's item and link to the
+ * popper, acquires what earlier CASes released; pairs with itself, with the 8-byte CAS
+ * of push_head and with lfq_snapshot's acquire loads.
+ */
+__attribute__((target("cx16")))
+static inline bool
+lfq_anchor_cas(struct lfq *q, struct lfq_snap *s, struct lfq_link *head,
+    struct lfq_link *tail, uint64_t tag)
+{
+	uint64_t n0 = lfq_word(head, tag), n1 = lfq_word(tail, tag >> LFQ_TAG_HALF);
+	unsigned __int128 expect = (unsigned __int128)s->w1 << 64 | s->w0;
+	unsigned __int128 want = (unsigned __int128)n1 << 64 | n0;
+	unsigned __int128 old = __sync_val_compare_and_swap(
+	    (unsigned __int128 *)(void *)&q->q_w0, expect, want);
+
+	if (old == expect)
+		return true;
+	s->w0 = (uint64_t)old;
+	s->w1 = (uint64_t)(old >> 64);
+	lfq_snap_decode(s);
+	return false;
+}
+
+/* Push onto an empty-looking queue: the 16-byte CAS; false if it was not empty. */
+static inline bool
+lfq_push_first(struct lfq *q, struct lfq_link *n)
+{
+	struct lfq_snap s;
+
+	lfq_snapshot(q, &s);
+	if (s.head != NULL)
+		return false;
+	atomic_store_explicit(&n->ql_next, NULL, memory_order_relaxed);
+	return lfq_anchor_cas(q, &s, n, n, s.tag);
+}
+
+static inline void
+lfq_push_head(struct lfq *q, void *item)
+{
+	struct lfq_link *n = lfq_link_of(q, item);
+	/* The head word alone (see lfq.c); acquire pairs with the CAS that wrote it. */
+	uint64_t w0 = atomic_load_explicit(&q->q_w0, memory_order_acquire);
+
+	for (;;) {
+		struct lfq_link *h = lfq_ptr_decode(w0);
+
+		if (h == NULL) {
+			if (lfq_push_first(q, n))
+				return;
+			w0 = atomic_load_explicit(&q->q_w0, memory_order_acquire);
+			continue;
+		}
+		/* n is private until the CAS publishes it. */
+		atomic_store_explicit(&n->ql_next, h, memory_order_relaxed);
+		/* Release pairs with lfq_snapshot's acquire (the popper reads n's link and
+		 * contents); on failure w0 is reloaded (acquire: the next snapshot). */
+		if (atomic_compare_exchange_weak_explicit(&q->q_w0, &w0,
+		    lfq_word(n, w0 >> LFQ_PTR_BITS), memory_order_release, memory_order_acquire))
+			return;
+	}
+}
+
+static inline void
+lfq_push_tail(struct lfq *q, void *item)
+{
+	struct lfq_link *n = lfq_link_of(q, item);
+	struct lfq_snap s;
+
+	atomic_store_explicit(&n->ql_next, NULL, memory_order_relaxed);
+	lfq_snapshot(q, &s);
+	while (!lfq_anchor_cas(q, &s, s.head != NULL ? s.head : n, n, s.tag + 1))
+		continue;	/* s was refreshed by the failed CAS */
+	/* Close the pending link (I2 in lfq.c).  Release pairs with the acquire load of
+	 * the link in lfq_pop / lfq_batch_next. */
+	if (s.tail != NULL)
+		atomic_store_explicit(&s.tail->ql_next, n, memory_order_release);
+}
+
+static inline void *
+lfq_pop(struct lfq *q)
+{
+	struct lfq_snap s;
+	struct lfq_link *nx;
+	unsigned spins = 0;
+
+	lfq_snapshot(q, &s);
+	for (;;) {
+		if (s.head == NULL)
+			return NULL;
+		/* May read a popped item (type-stable memory); acquire pairs with the
+		 * release store in lfq_push_tail. */
+		nx = atomic_load_explicit(&s.head->ql_next, memory_order_acquire);
+		if (s.head == s.tail) {
+			if (lfq_anchor_cas(q, &s, NULL, NULL, s.tag + 1))
+				break;
+		} else if (nx == NULL) {
+			lfq_backoff(&spins);	/* pending link */
+			lfq_snapshot(q, &s);
+		} else if (lfq_anchor_cas(q, &s, nx, s.tail, s.tag + 1))
+			break;
+	}
+	return lfq_item_of(q->q_off, s.head);
+}
 
 #endif /* SMPNET_LIB_LFQ_H */

@@ -48,7 +48,7 @@ ring_create(uint32_t count, int flags)
 		errno = EINVAL;
 		return NULL;
 	}
-	r = aligned_alloc(CACHE_LINE, (sz + CACHE_LINE - 1) & ~(size_t)(CACHE_LINE - 1));
+	r = aligned_alloc(RING_ALIGN, (sz + RING_ALIGN - 1) & ~(size_t)(RING_ALIGN - 1));
 	if (r == NULL) {
 		errno = ENOMEM;
 		return NULL;

@@ -9,14 +9,21 @@
  *  - Multi-producer enqueue (DPDK rte_ring's two-phase scheme): reserve [h, h+n) by a CAS
  *    on prod.head, after checking n <= size - (h - cons.tail); write the slots; wait until
  *    prod.tail == h (the producers before us have committed), then store prod.tail = h+n.
- *    Multi-consumer dequeue is the mirror image on cons.head/cons.tail.
+ *  - Multi-consumer dequeue needs no second phase, because consumers only read slots
+ *    (as ck_ring does): read cons.tail = h and prod.tail, copy the slots [h, h+n) out,
+ *    then CAS cons.tail from h to h+n.  If the CAS succeeds, cons.tail stayed h all along,
+ *    so no producer could reuse those slots while we read them (a producer writes index
+ *    i + size only once cons.tail > i); if it fails, the copies are dropped and we retry.
+ *    A slot may thus be read while a producer overwrites it (by a consumer that loses its
+ *    CAS), so slots are atomics accessed relaxed (plain moves on x86).  The consumer side
+ *    has a single index, cons.tail; cons.head is unused.
  *  - Single-producer enqueue (Lamport, with a cached opposite index): the producer keeps
  *    its head and the last consumer tail it saw on its own cache line and reads the
  *    shared cons.tail only when the cached value says the ring may be full; it commits
  *    with one release store of prod.tail.  Single consumer: the mirror image.
  * The mode of each side is fixed at init (RING_SP_ENQ, RING_SC_DEQ): an MPSC ring is
  * RING_SC_DEQ.  Each side's shared indices, and each single side's private copies, sit
- * on their own cache lines.
+ * on their own 128-byte block (a pair of cache lines, as DPDK pads its ring).
  *
  * Ordering: the release store of prod.tail pairs with the consumers' acquire load of
  * prod.tail (slot writes happen before the reads); the release store of cons.tail pairs
@@ -24,9 +31,10 @@
  * multi-producer's wait for prod.tail == h is an acquire load, so the commit chain
  * carries every earlier producer's slot writes to the consumer.
  *
- * Progress: no locks; the single sides are wait-free; a multi side is lock-free in its
- * reserve step and blocking in its commit step (a producer preempted between reserve and
- * commit holds up the commits behind it, as in rte_ring).  The wait spins, then yields.
+ * Progress: no locks; the single sides are wait-free; multi-consumer dequeue is lock-free;
+ * multi-producer enqueue is lock-free in its reserve step and blocking in its commit
+ * step (a producer preempted between reserve and commit holds up the commits behind it,
+ * as in rte_ring).  The wait spins, then yields.
  *
  * Calling context: any thread, never blocks except that commit wait; the _sp/_sc calls
  * must be made by one thread at a time per side (the caller serialises), the _mp/_mc
@@ -49,19 +57,24 @@
 #define RING_SP_ENQ	0x1	/* one producer at a time: use ring_enqueue*_sp */
 #define RING_SC_DEQ	0x2	/* one consumer at a time: use ring_dequeue*_sc */
 #define RING_SIZE_MAX	(UINT32_C(1) << 31)
-#define RING_SPINS	64
+#define RING_SPINS	1024	/* pauses between yields in the commit wait */
+/*
+ * Shared indices and private copies each get 128 bytes: the CPU's adjacent-line
+ * prefetcher works on 128-byte pairs, and two sides sharing a pair ping-pong it.
+ */
+#define RING_ALIGN	(2 * CACHE_LINE)
 
 /* One side's shared indices. */
 struct ring_side {
-	_Atomic uint32_t	rs_head;	/* [a] next index to reserve (multi side only) */
+	_Atomic uint32_t	rs_head;	/* [a] next index to reserve (multi-producer only) */
 	_Atomic uint32_t	rs_tail;	/* [a] indices below are committed */
-} __cacheline_aligned;
+} __attribute__((aligned(RING_ALIGN)));
 
 /* A single side's private copies (only that side's thread touches them). */
 struct ring_priv {
 	uint32_t		rp_head;	/* [c] own next index */
 	uint32_t		rp_other;	/* [c] opposite tail last seen */
-} __cacheline_aligned;
+} __attribute__((aligned(RING_ALIGN)));
 
 struct ring {
 	uint32_t		r_size;		/* [I] slots, a power of two */
@@ -71,19 +84,19 @@ struct ring {
 	struct ring_side	r_cons;		/* consumers' indices */
 	struct ring_priv	r_pp;		/* single producer's copies */
 	struct ring_priv	r_cp;		/* single consumer's copies */
-	void			*r_slots[] __cacheline_aligned;	/* guarded by the indices */
+	_Atomic(void *)		 r_slots[] __attribute__((aligned(RING_ALIGN)));	/* [a] via indices */
 };
 
-_Static_assert(offsetof(struct ring, r_prod) == 1 * CACHE_LINE, "ring layout");
-_Static_assert(offsetof(struct ring, r_cons) == 2 * CACHE_LINE, "ring layout");
-_Static_assert(offsetof(struct ring, r_slots) == 5 * CACHE_LINE, "ring layout");
+_Static_assert(offsetof(struct ring, r_prod) == 1 * RING_ALIGN, "ring layout");
+_Static_assert(offsetof(struct ring, r_cons) == 2 * RING_ALIGN, "ring layout");
+_Static_assert(offsetof(struct ring, r_slots) == 5 * RING_ALIGN, "ring layout");
 
 /* Bytes needed for a ring of count slots, or 0 if count is not a power of two >= 2. */
 size_t ring_memsize(uint32_t count);
 
 /*
- * Initialise a ring of count slots in memory of ring_memsize(count) bytes, aligned to a
- * cache line.  Returns 0, or -EINVAL if count is not a power of two in [2, 2^31] or
+ * Initialise a ring of count slots in memory of ring_memsize(count) bytes, aligned to
+ * RING_ALIGN (128) bytes.  Returns 0, or -EINVAL if count is not a power of two in [2, 2^31] or
  * flags has unknown bits.
  */
 int ring_init(struct ring *r, uint32_t count, int flags);
@@ -140,18 +153,21 @@ ring_fit(uint32_t n, uint32_t avail, bool fixed)
 	return fixed ? 0 : avail;
 }
 
+/* Relaxed: the slots are ordered by the index release/acquire pairs. */
 static inline void
 ring_slots_put(struct ring *r, uint32_t head, void *const *objs, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++)
-		r->r_slots[(head + i) & r->r_mask] = objs[i];
+		atomic_store_explicit(&r->r_slots[(head + i) & r->r_mask], objs[i],
+		    memory_order_relaxed);
 }
 
 static inline void
-ring_slots_get(const struct ring *r, uint32_t head, void **objs, uint32_t n)
+ring_slots_get(struct ring *r, uint32_t head, void **objs, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++)
-		objs[i] = r->r_slots[(head + i) & r->r_mask];
+		objs[i] = atomic_load_explicit(&r->r_slots[(head + i) & r->r_mask],
+		    memory_order_relaxed);
 }
 
 /*
@@ -180,7 +196,7 @@ ring_commit_single(struct ring_priv *p, struct ring_side *s, uint32_t n)
 }
 
 /*
- * Multi side: reserve up to n by CAS on s->rs_head; *headp gets the first index.
+ * Multi-producer: reserve up to n by CAS on s->rs_head; *headp gets the first index.
  * The head load (and the CAS's reload on failure) is acquire so the opposite tail is
  * read after it (a stale head only makes the CAS fail); the opposite tail's acquire
  * pairs with that side's release tail store.
@@ -204,7 +220,7 @@ ring_reserve_multi(struct ring_side *s, _Atomic uint32_t *other_tail, uint32_t c
 }
 
 /*
- * Multi side: wait for the reservations before ours to commit, then commit ours.  The
+ * Multi-producer: wait for the reservations before ours to commit, then commit ours.  The
  * acquire load pairs with the previous committer's release store, so our release store
  * carries its slot accesses too.
  */
@@ -256,18 +272,28 @@ ring_do_dequeue_sc(struct ring *r, void **objs, uint32_t n, bool fixed)
 	return n;
 }
 
+/*
+ * Multi-consumer: copy out, then claim by CAS on cons.tail (see the top of the file).
+ * The head load is acquire so prod.tail is read after it; prod.tail's acquire pairs
+ * with the producers' release commit; the CAS's release orders our slot reads before a
+ * producer reuses the slots (its acquire load of cons.tail).
+ */
 static inline uint32_t
 ring_do_dequeue_mc(struct ring *r, void **objs, uint32_t n, bool fixed)
 {
-	uint32_t head;
+	uint32_t head = atomic_load_explicit(&r->r_cons.rs_tail, memory_order_acquire), m;
 
 	assert(!(r->r_flags & RING_SC_DEQ));
-	n = ring_reserve_multi(&r->r_cons, &r->r_prod.rs_tail, 0, n, fixed, &head);
-	if (n == 0)
-		return 0;
-	ring_slots_get(r, head, objs, n);
-	ring_commit_multi(&r->r_cons, head, n);
-	return n;
+	do {
+		uint32_t pt = atomic_load_explicit(&r->r_prod.rs_tail, memory_order_acquire);
+
+		m = ring_fit(n, pt - head, fixed);
+		if (m == 0)
+			return 0;
+		ring_slots_get(r, head, objs, m);
+	} while (!atomic_compare_exchange_weak_explicit(&r->r_cons.rs_tail, &head, head + m,
+	    memory_order_release, memory_order_acquire));
+	return m;
 }
 
 /*

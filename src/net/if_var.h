@@ -38,6 +38,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -162,6 +163,13 @@ struct ifnet {
 	bool			 if_attached;	/* [W v_cfglock] */
 	struct psz_head		 if_psz;
 };
+
+/* Layout: queues never share a cache line; the data-path fields of an ifnet (up to and
+ * including if_lladdr) fit in its first two lines. */
+_Static_assert(sizeof(struct if_rxq) % CACHE_LINE == 0, "if_rxq: whole cache lines");
+_Static_assert(sizeof(struct if_txq) == CACHE_LINE, "if_txq: one cache line");
+_Static_assert(offsetof(struct ifnet, if_lladdr) + 6 <= 2 * CACHE_LINE,
+    "ifnet: data-path fields in two cache lines");
 
 /* How to build an interface (if_alloc). */
 struct if_config {

@@ -5,11 +5,13 @@
  * Modelled: the anchor {head, tail, tag} changed by CAS (one atomic step that compares
  * all three fields), the snapshot (one step: the split two-word read is argued correct
  * in lfq.c), each item's link, and the three operations with their separate steps:
- *   push_head: snapshot; write own link = head; CAS.
- *   push_tail: write own link = NIL; snapshot; CAS; store old tail's link (the pending
- *              window).
+ *   push_head: snapshot; write own link = head; if empty, CAS of the whole anchor, else
+ *              CAS of the head word {head, tag} alone; the tag is not changed.
+ *   push_tail: write own link = NIL; snapshot; CAS with tag+1; store old tail's link
+ *              (the pending window).
  *   pop:       snapshot; read head's link (possibly of an item popped since); if head is
- *              the tail CAS to empty, else if the link is NIL wait (pending), else CAS.
+ *              the tail CAS to empty, else if the link is NIL wait (pending), else CAS;
+ *              tag+1.
  * Each process runs ROUNDS rounds of: pop a, pop b, push a back, push b back, each push
  * at the head or the tail (nondeterministic), which returns the same items to the head
  * quickly: the ABA pattern.
@@ -18,8 +20,9 @@
  * head every item is queued (inq) and the walk reaches the tail unless it stops at a
  * pending link; a pop takes a queued item; a push adds an item that was not queued; and
  * at the end every item is queued exactly once, no link pending, the walk ends at tail.
- * Built with -DNOTAG the CAS ignores the tag: spin must then find the ABA violation
- * (tests/model/meson.build runs that variant and expects an error).
+ * Built with -DNOTAG every CAS ignores the tag, with -DNOPOPTAG only pop's: spin must
+ * then find the ABA violation (tests/model/meson.build runs both variants and expects
+ * an error).
  */
 #ifndef NPROC
 #define NPROC	2
@@ -34,6 +37,11 @@
 #define TAGOK(tg)	true
 #else
 #define TAGOK(tg)	(tag == tg)
+#endif
+#if defined(NOTAG) || defined(NOPOPTAG)
+#define POPTAGOK(tg)	true
+#else
+#define POPTAGOK(tg)	(tag == tg)
 #endif
 
 byte head = 0;
@@ -72,15 +80,19 @@ inline push_head(n) {
 		next[n] = h;
 		atomic {
 			if
-			:: head == h && tail == t && TAGOK(tg) ->
+			:: h == NIL && head == NIL && tail == NIL && TAGOK(tg) ->
+				/* empty: the 16-byte CAS, tag unchanged */
 				assert(!inq[n]);
 				inq[n] = true;
 				head = n;
-				if
-				:: t == NIL -> tail = n
-				:: else -> skip
-				fi;
-				tag++;
+				tail = n;
+				ok = true;
+				check_list()
+			:: h != NIL && head == h && TAGOK(tg) ->
+				/* the 8-byte CAS of the head word {head, tag low} */
+				assert(!inq[n]);
+				inq[n] = true;
+				head = n;
 				ok = true;
 				check_list()
 			:: else -> skip
@@ -134,7 +146,7 @@ inline pop(ret) {
 			atomic {
 				if
 				:: h != t && nx == NIL -> skip	/* pending link: retry */
-				:: head == h && tail == t && TAGOK(tg) && (h == t || nx != NIL) ->
+				:: head == h && tail == t && POPTAGOK(tg) && (h == t || nx != NIL) ->
 					assert(inq[h]);
 					inq[h] = false;
 					if

@@ -5,11 +5,17 @@
  *    popped exactly once, and each consumer sees each producer's items in order.
  *  - mpsc_pop_all: 3 producers push_tail, one consumer takes batches with pop_all:
  *    exactly once and each producer's exact order.
- *  - aba_torture: 4 threads pop a few of 16 shared items, check they own them (an owner
- *    word claimed by CAS must be free), scribble and check a payload, and push them back
- *    at the head or the tail at random, sometimes all at once through pop_all, so the
- *    same addresses come back to the head at a high rate (the ABA pattern).  At the end
- *    every item is in the queue exactly once.
+ *  - mpsc_free: the same with malloc'ed items that the consumer (lfq_pop and pop_all in
+ *    turn) frees at once: under ASan, proof that a single popper reads no freed item.
+ *  - aba_torture_mixed / _lifo: 8 threads (more than the CPUs, so that some are
+ *    preempted inside their CAS window) pop one or two of 6 shared items, check they own
+ *    them (an owner word claimed by CAS must be free), scribble and check a payload, and
+ *    push them back at the head or the tail at random (mixed) or at the head only (lifo,
+ *    the pool depot's pattern), sometimes all at once through pop_all, so the same
+ *    addresses come back to the head at a high rate (the ABA pattern).  At the end every
+ *    item is in the queue exactly once.  With the tag disabled everywhere in lfq.h the
+ *    mixed test fails (5 runs of 5, checked by hand); a tag missing from pop alone needs
+ *    a preemption at one exact instruction and is left to tests/model (NOPOPTAG).
  * Items live in arrays that outlive the threads (the type-stable rule of lfq.h).
  */
 #include <setjmp.h>
@@ -190,6 +196,102 @@ test_mpsc_pop_all(void **state)
 	fifo_ctx_check_free(c);
 }
 
+/*
+ * ---- MPSC with items freed by the consumer (the continuation hand-off) ----
+ * Producers malloc each item and push_tail it; the one consumer alternates lfq_pop and
+ * lfq_pop_all, checks order, and frees each item at once.  With one popper lfq reads
+ * no item it does not own, so ASan must see no use after free.
+ */
+#define FREE_PER_PROD	(50000 / STRESS_DIV)
+
+struct free_ctx {
+	struct lfq	 q;
+	_Atomic long	 got;
+	_Atomic long	 errors;
+	uint64_t	 deadline;
+};
+
+struct free_arg {
+	struct free_ctx	*ctx;
+	int		 id;
+};
+
+static void *
+free_producer(struct free_arg *a)
+{
+	for (uint32_t i = 0; i < FREE_PER_PROD; i++) {
+		struct sitem *it = calloc(1, sizeof(*it));
+
+		if (it == NULL)
+			abort();
+		it->si_prod = (uint32_t)a->id;
+		it->si_seq = i;
+		lfq_push_tail(&a->ctx->q, it);
+	}
+	return NULL;
+}
+
+static void
+free_take(struct free_ctx *c, struct sitem *it, int64_t *last)
+{
+	if ((int64_t)it->si_seq != last[it->si_prod] + 1)
+		atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
+	last[it->si_prod] = it->si_seq;
+	atomic_fetch_add_explicit(&c->got, 1, memory_order_relaxed);
+	free(it);
+}
+
+static void *
+free_consumer(struct free_arg *a)
+{
+	struct free_ctx *c = a->ctx;
+	int64_t last[NPROD] = { -1, -1, -1 };
+	struct lfq_batch b;
+	struct sitem *it;
+
+	for (unsigned round = 0; atomic_load_explicit(&c->got, memory_order_relaxed) <
+	    NPROD * FREE_PER_PROD && stress_now_ns() < c->deadline; round++) {
+		if (round % 2 == 0) {
+			if ((it = lfq_pop(&c->q)) != NULL)
+				free_take(c, it, last);
+		} else if (lfq_pop_all(&c->q, &b)) {
+			while ((it = lfq_batch_next(&b)) != NULL)
+				free_take(c, it, last);
+		}
+	}
+	return NULL;
+}
+
+static void *
+free_thread(void *p)
+{
+	struct free_arg *a = p;
+
+	return a->id < NPROD ? free_producer(a) : free_consumer(a);
+}
+
+static void
+test_mpsc_free(void **state)
+{
+	struct free_ctx *c = aligned_alloc(CACHE_LINE, sizeof(*c));
+	struct free_arg a[NPROD + 1];
+
+	assert_non_null(c);
+	lfq_init(&c->q, offsetof(struct sitem, si_link));
+	atomic_init(&c->got, 0);
+	atomic_init(&c->errors, 0);
+	c->deadline = stress_now_ns() + DEADLINE_NS;
+	for (int i = 0; i < NPROD + 1; i++)
+		a[i] = (struct free_arg){ .ctx = c, .id = i };
+	stress_run(NPROD + 1, free_thread, a, sizeof(a[0]));
+	printf("# freed %ld of %d, %ld out of order\n", (long)c->got, NPROD * FREE_PER_PROD,
+	    (long)c->errors);
+	assert_int_equal(c->got, NPROD * FREE_PER_PROD);
+	assert_int_equal(c->errors, 0);
+	assert_true(lfq_empty(&c->q));
+	free(c);
+}
+
 /* ---- ABA torture ---- */
 
 #define ABA_ITEMS	6
@@ -207,6 +309,7 @@ struct aba_ctx {
 struct aba_arg {
 	struct aba_ctx	*ctx;
 	int		 id;
+	bool		 lifo;		/* push at the head only (the pool depot's use) */
 	uint32_t	 rng;
 	long		 pops, empties;
 };
@@ -236,7 +339,7 @@ aba_release(struct aba_arg *a, struct sitem *it)
 	    atomic_load_explicit(&it->si_owner, memory_order_relaxed) != a->id + 1)
 		aba_error(a->ctx);
 	atomic_store_explicit(&it->si_owner, 0, memory_order_relaxed);
-	if (stress_rand(&a->rng) & 1)
+	if (a->lifo || (stress_rand(&a->rng) & 1))
 		lfq_push_head(&a->ctx->q, it);
 	else
 		lfq_push_tail(&a->ctx->q, it);
@@ -299,7 +402,7 @@ aba_thread(void *arg)
 }
 
 static void
-test_aba_torture(void **state)
+run_aba_torture(bool lifo)
 {
 	struct aba_ctx *c = aligned_alloc(CACHE_LINE, sizeof(*c));
 	struct aba_arg a[ABA_THREADS];
@@ -317,7 +420,8 @@ test_aba_torture(void **state)
 		(i % 2 ? lfq_push_head : lfq_push_tail)(&c->q, &c->items[i]);
 	}
 	for (int i = 0; i < ABA_THREADS; i++)
-		a[i] = (struct aba_arg){ .ctx = c, .id = i, .rng = seed * 2654435761u + (unsigned)i + 1 };
+		a[i] = (struct aba_arg){ .ctx = c, .id = i, .lifo = lifo,
+		    .rng = seed * 2654435761u + (unsigned)i + 1 };
 	stress_run(ABA_THREADS, aba_thread, a, sizeof(a[0]));
 	for (int i = 0; i < ABA_THREADS; i++) {
 		pops += a[i].pops;
@@ -325,12 +429,25 @@ test_aba_torture(void **state)
 	}
 	for (int n = 0; (it = lfq_pop(&c->q)) != NULL && n <= ABA_ITEMS; n++)
 		count[it->si_seq]++;
-	printf("# %ld pops, %ld empty pops, %ld errors\n", pops, empties, (long)c->errors);
+	printf("# %s: %ld pops, %ld empty pops, %ld errors\n", lifo ? "lifo" : "mixed", pops,
+	    empties, (long)c->errors);
 	assert_int_equal(c->errors, 0);
 	for (int i = 0; i < ABA_ITEMS; i++)
 		assert_int_equal(count[i], 1);
 	assert_true(lfq_empty(&c->q));
 	free(c);
+}
+
+static void
+test_aba_torture_mixed(void **state)
+{
+	run_aba_torture(false);
+}
+
+static void
+test_aba_torture_lifo(void **state)
+{
+	run_aba_torture(true);
 }
 
 int
@@ -339,7 +456,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fifo_mpmc),
 		cmocka_unit_test(test_mpsc_pop_all),
-		cmocka_unit_test(test_aba_torture),
+		cmocka_unit_test(test_mpsc_free),
+		cmocka_unit_test(test_aba_torture_mixed),
+		cmocka_unit_test(test_aba_torture_lifo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

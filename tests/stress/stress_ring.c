@@ -18,7 +18,7 @@
 #include "stress_common.h"
 
 #define RING_SLOTS	16
-#define PER_PROD	(200000 / STRESS_DIV)
+#define PER_PROD	(30000 / STRESS_DIV)
 #define MAXP		3
 #define MAXB		8
 #define DEADLINE_NS	(20ull * 1000000000u)

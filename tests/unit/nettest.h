@@ -43,7 +43,7 @@ const char *__tsan_default_suppressions(void);
 const char *
 __tsan_default_suppressions(void)
 {
-	return "called_from_lib:liburcu-memb.so\nrace:liburcu-memb.so\nrace:kc_run\n";
+	return "called_from_lib:liburcu-memb.so\nrace:liburcu-memb.so\n";
 }
 #endif
 

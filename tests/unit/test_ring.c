@@ -144,7 +144,7 @@ static void
 test_init_in_place(void **state)
 {
 	size_t sz = ring_memsize(16);
-	struct ring *r = aligned_alloc(CACHE_LINE, (sz + CACHE_LINE - 1) & ~(size_t)63);
+	struct ring *r = aligned_alloc(RING_ALIGN, (sz + RING_ALIGN - 1) & ~(size_t)(RING_ALIGN - 1));
 	void *p;
 
 	assert_non_null(r);

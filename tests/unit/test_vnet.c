@@ -114,6 +114,81 @@ test_vnet_destroy_under_wire(void **state)
 	assert_int_equal(f->v->v_ifcount, 0);
 }
 
+/* ------------------------------------------------------------------ addresses */
+
+struct taddr {
+	struct ifa_hdr	 ta_ifa;
+	int		 ta_id;
+	int		*ta_freed;
+};
+
+static void
+taddr_free(struct ifa_hdr *ifa)
+{
+	struct taddr *ta = container_of(ifa, struct taddr, ta_ifa);
+
+	(*ta->ta_freed)++;
+	free(ta);
+}
+
+static struct taddr *
+taddr_new(int id, int *freed)
+{
+	struct taddr *ta = calloc(1, sizeof(*ta));
+
+	ta->ta_ifa.ifa_family = IF_AF_INET;
+	ta->ta_ifa.ifa_free = taddr_free;
+	ta->ta_id = id;
+	ta->ta_freed = freed;
+	return ta;
+}
+
+static int
+addr_ids(struct ifnet *ifp, int *ids, int max)
+{
+	struct ifa_hdr *ifa;
+	int n = 0;
+
+	psz_read_enter();
+	IF_ADDR_FOREACH(ifa, ifp, IF_AF_INET)
+		if (n < max)
+			ids[n++] = container_of(ifa, struct taddr, ta_ifa)->ta_id;
+	psz_read_exit();
+	return n;
+}
+
+/* Address lists: append order, removal freed after a grace period, flushed at detach. */
+static void
+test_addresses(void **state)
+{
+	struct fixture *f = *state;
+	struct ifnet *lo = loop_create(f->v, "lo0", 1);
+	struct taddr *a[3];
+	int ids[4], freed = 0, i;
+
+	assert_non_null(lo);
+	for (i = 0; i < 3; i++) {
+		a[i] = taddr_new(i + 1, &freed);
+		assert_int_equal(if_addr_add(lo, &a[i]->ta_ifa), 0);
+	}
+	assert_int_equal(addr_ids(lo, ids, 4), 3);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[2], 3);
+	assert_int_equal(if_addr_remove(lo, &a[1]->ta_ifa), 0);
+	assert_int_equal(if_addr_remove(lo, &a[1]->ta_ifa), -ENOENT);
+	assert_int_equal(addr_ids(lo, ids, 4), 2);
+	assert_int_equal(ids[1], 3);
+	psz_barrier();
+	assert_int_equal(freed, 1);
+	a[1] = taddr_new(9, &freed);
+	a[1]->ta_ifa.ifa_family = 7;
+	assert_int_equal(if_addr_add(lo, &a[1]->ta_ifa), -EINVAL);
+	free(a[1]);
+	if_detach(lo);		/* flushes the two left */
+	psz_barrier();
+	assert_int_equal(freed, 3);
+}
+
 static void
 test_settings(void **state)
 {
@@ -384,6 +459,7 @@ main(void)
 		cmocka_unit_test(test_create_bad),
 		cmocka_unit_test_setup_teardown(test_interfaces_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vnet_destroy_under_wire, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_domains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_tables, setup, teardown),
