@@ -110,9 +110,12 @@ recv_blocking(void *arg)
 	uint32_t msg[4];
 	ssize_t n;
 
-	while ((n = smpnet_recv(r->rs[0], msg, sizeof(msg), 0)) != -ECANCELED)
-		if (n != -EAGAIN)
+	/* until shutdown(SHUT_RD): end of file (0) once the buffer is empty */
+	while ((n = smpnet_recv(r->rs[0], msg, sizeof(msg), 0)) != 0) {
+		CHECK(n > 0 || n == -EAGAIN);
+		if (n > 0)
 			account(r, 0, msg, n);
+	}
 	return NULL;
 }
 
@@ -150,7 +153,8 @@ async_arm(struct run *r)
 
 		if (n == -EINPROGRESS)
 			return;
-		if (n < 0) {
+		if (n <= 0) {		/* 0: end of file after shutdown */
+			CHECK(n == 0);
 			atomic_store(&r->adone, true);
 			return;
 		}
@@ -163,8 +167,8 @@ async_cb(struct smpnet_completion *c, ssize_t res)
 {
 	struct run *r = c->sc_arg;
 
-	if (res < 0) {
-		CHECK(res == -ECANCELED);
+	if (res <= 0) {		/* 0: end of file after shutdown */
+		CHECK(res == 0);
 		atomic_store(&r->adone, true);
 		return;
 	}
@@ -297,10 +301,15 @@ run_mode(bool giant, bool lazy, int per_sender)
 	atomic_store(&r->stop, true);
 	pthread_join(tc, NULL);
 	pthread_join(te, NULL);
+	/* end the receivers with end of file, then close (no call races a close) */
+	for (int i = 0; i < NRECV; i++)
+		CHECK(smpnet_shutdown(r->rs[i], SHUT_RD) == 0);
+	pthread_join(tb, NULL);
+	for (int i = 0; i < 5000 && !atomic_load(&r->adone); i++)
+		usleep(1000);
+	CHECK(atomic_load(&r->adone));
 	for (int i = 0; i < NRECV; i++)
 		smpnet_close(r->rs[i]);
-	pthread_join(tb, NULL);
-	CHECK(atomic_load(&r->adone));
 	uint64_t sent = atomic_load(&r->sent), got = atomic_load(&r->received), d = drops(r);
 	printf("mode %s%s: sent %llu received %llu dropped %llu\n", giant ? "giant" : "normal",
 	    lazy ? "+lazy" : "", (unsigned long long)sent, (unsigned long long)got,
