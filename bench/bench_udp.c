@@ -29,8 +29,11 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "bench_udp.h"
+#include "kern/klock.h"
 #include "smpnet/smpnet.h"
 #include "smpnet/socket.h"
+#include "socket/socket_var.h"
 
 #define FLOWS_PER_CPU	8
 #define WINDOW		8
@@ -234,29 +237,34 @@ bu_cpu_seconds(void)
 	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
 }
 
-static int
-bu_measure(const struct bench_opts *opts, int ncpu, bool giant, double *rate,
-    double *per_cpu)
+int
+udp_echo_measure(int ncpu, bool giant, double seconds, double warmup,
+    struct udp_echo_result *res)
 {
 	struct bu_run *r = calloc(1, sizeof(*r));
+	struct klock_stat ks;
 	uint64_t c0, c1;
 	double t0, t1, u0, u1;
 	int err;
 
 	if (r == NULL)
 		return -ENOMEM;
+	memset(res, 0, sizeof(*res));
 	if ((err = bu_setup(r, ncpu, giant)) == 0) {
 		bu_start(r);
-		usleep(opts->quick ? 10000 : 100000);
+		usleep((useconds_t)(warmup * 1e6));
 		c0 = bu_count(r);
 		t0 = bench_now();
 		u0 = bu_cpu_seconds();
-		usleep((useconds_t)(opts->seconds * 1e6));
+		usleep((useconds_t)(seconds * 1e6));
 		c1 = bu_count(r);
 		t1 = bench_now();
 		u1 = bu_cpu_seconds();
-		*rate = (double)(c1 - c0) / (t1 - t0);
-		*per_cpu = u1 > u0 ? (double)(c1 - c0) / (u1 - u0) : 0;
+		res->rate = (double)(c1 - c0) / (t1 - t0);
+		res->per_cpu_s = u1 > u0 ? (double)(c1 - c0) / (u1 - u0) : 0;
+		if (klock_stats_get(smpnet_kern_of(r->a), "giant", &ks) == 0 &&
+		    ks.acquisitions != 0)
+			res->giant_wait = (double)ks.contended / (double)ks.acquisitions;
 	}
 	bu_teardown(r);
 	free(r);
@@ -276,11 +284,14 @@ bench_udp_run(const struct bench_opts *opts)
 			continue;
 		for (int i = 0; i < opts->repeat && i < 1000; i++)
 			for (int g = 0; g < 2; g++) {	/* alternate the peers */
-				int err = bu_measure(opts, ncpu, g == 1, &s[ncpu - 1][g][i],
-				    &pc[ncpu - 1][g][i]);
+				struct udp_echo_result res;
+				int err = udp_echo_measure(ncpu, g == 1, opts->seconds,
+				    opts->quick ? 0.01 : 0.1, &res);
 
 				if (err != 0)
 					return err;
+				s[ncpu - 1][g][i] = res.rate;
+				pc[ncpu - 1][g][i] = res.per_cpu_s;
 			}
 		for (int g = 0; g < 2; g++) {
 			int n = opts->repeat < 1000 ? opts->repeat : 1000;
