@@ -15,7 +15,8 @@
  * Cases offered-<rate> (datagrams/s offered; "max" = as fast as the generator can).
  * Impls smpnet-eager and smpnet-lazy, alternated in the same run.  Metrics:
  * delivered_per_s (read by the application) and offered_per_s (what the generator
- * achieved), medians of opts->repeat runs with the spread.
+ * achieved), medians of opts->repeat runs with the spread.  SMPNET_LRP_DEBUG=1 prints how
+ * many receives waited their 20 ms SO_RCVTIMEO in vain (a lost wakeup would show here).
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -59,7 +59,8 @@ SMPNET_API int smpnet_setting_get(struct smpnet *st, const char *name, int64_t *
  * Join stacks a and b with an in-memory Ethernet wire pair (nqueues RX/TX queues per
  * side, 0 = a's CPU count; each RX queue polled by CPU q % ncpu) and give each its IPv4
  * address (network order) on that link, as a /24 (connected route; ARP resolves the
- * peer on first use).  The wire belongs to a: destroy a before b.
+ * peer on first use).  The wire belongs to a and goes with it; either stack may be
+ * destroyed first, except that stacks sharing a kern go before the kern's owner.
  * 0, -EINVAL, -EBUSY (a stack already has a link), -EEXIST (address in use), -ENOMEM.
  * May block.
  */
