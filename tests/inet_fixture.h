@@ -67,9 +67,9 @@ fix_vnet(struct fix *f, const char *name)
 }
 
 static inline int
-fix_init(struct fix *f, int ncpu, int nqueues)
+fix_init_mode(struct fix *f, int ncpu, int nqueues, bool giant)
 {
-	struct kern_config kc = { .ncpu = ncpu, .nopin = true };
+	struct kern_config kc = { .ncpu = ncpu, .nopin = true, .giant = giant };
 	struct mbuf_pools_config pc = { .ncpu = ncpu };
 	struct wire_config w1c = { .nports = 2, .nqueues = nqueues };
 	struct wire_config w2c = { .nports = 2, .nqueues = nqueues, .mtu = 1280 };
@@ -102,6 +102,12 @@ fix_init(struct fix *f, int ncpu, int nqueues)
 	    in_route_add(f->c, IP4(192, 0, 2, 0), 24, B_ADDR1, NULL))
 		return -1;
 	return vnet_setting_set(f->b, "net.inet.ip.forwarding", 1);
+}
+
+static inline int
+fix_init(struct fix *f, int ncpu, int nqueues)
+{
+	return fix_init_mode(f, ncpu, nqueues, false);
 }
 
 /* Tear down; returns mbuf_pools_destroy's result (-EBUSY: an mbuf leaked). */

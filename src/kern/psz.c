@@ -55,10 +55,14 @@ psz_defer_run(struct rcu_head *rh)
 	struct psz_head *h = container_of(rh, struct psz_head, ph_rcu);
 
 #ifdef PSZ_TSAN
+	__tsan_acquire(h);		/* the deferring thread's writes (psz_defer) */
 	__tsan_acquire(&psz_tsan_sync);
 	__tsan_acquire(h);	/* pairs with the release in psz_defer() */
 #endif
 	h->ph_fn(h);
+#ifdef PSZ_TSAN
+	__tsan_release(&psz_tsan_sync);	/* the callback's writes, for psz_barrier() */
+#endif
 }
 
 void
@@ -77,4 +81,7 @@ void
 psz_barrier(void)
 {
 	urcu_memb_barrier();
+#ifdef PSZ_TSAN
+	__tsan_acquire(&psz_tsan_sync);	/* pairs with the release after each callback */
+#endif
 }

@@ -121,8 +121,9 @@ const struct ptree_ops ptree_ops_mac = { 48, ptree_bytes_testbit, ptree_bytes_di
 static inline unsigned
 node_bit(const struct ptree_node *n)
 {
-	/* Relaxed: ordered by the acquire load of the pointer to n (or by pt_seq). */
-	return atomic_load_explicit(&n->pn_bit, memory_order_relaxed);
+	/* Acquire: pairs with the release in node_set(), so that a reader that sees a
+	 * reused glue's new bit also sees the odd pt_seq (seq_read_retry). */
+	return atomic_load_explicit(&n->pn_bit, memory_order_acquire);
 }
 
 static inline struct ptree_node *
@@ -140,13 +141,17 @@ node_publish(_Atomic(struct ptree_node *) *slot, struct ptree_node *n)
 	atomic_store_explicit(slot, n, memory_order_release);
 }
 
-/* Set a field of a node not yet visible (or inside a pt_seq write section). */
+/*
+ * Fill a node not yet visible, or a reused glue inside a pt_seq write section.
+ * Release: each store is ordered after the odd pt_seq store (seq_write_begin), pairing
+ * with the reader's acquire loads of the same fields (node_bit, node_child).
+ */
 static inline void
 node_set(struct ptree_node *n, unsigned bit, struct ptree_node *c0, struct ptree_node *c1)
 {
-	atomic_store_explicit(&n->pn_bit, (uint16_t)bit, memory_order_relaxed);
-	atomic_store_explicit(&n->pn_child[0], c0, memory_order_relaxed);
-	atomic_store_explicit(&n->pn_child[1], c1, memory_order_relaxed);
+	atomic_store_explicit(&n->pn_bit, (uint16_t)bit, memory_order_release);
+	atomic_store_explicit(&n->pn_child[0], c0, memory_order_release);
+	atomic_store_explicit(&n->pn_child[1], c1, memory_order_release);
 }
 
 static inline struct ptree_node *
@@ -192,9 +197,10 @@ seq_read_begin(const struct ptree *t)
 static bool
 seq_read_retry(const struct ptree *t, unsigned s)
 {
-	/* Acquire fence: pairs with the release fence in seq_write_begin(), so a reader
-	 * that saw any rewritten field also sees the odd counter. */
-	atomic_thread_fence(memory_order_acquire);
+	/* Relaxed: every node load of the walk was an acquire, so this load comes after
+	 * them; a walk that read any field rewritten under pt_seq (a release store made
+	 * after the odd counter, see node_set) therefore sees the counter moved.  (No
+	 * fences: ThreadSanitizer does not model them.) */
 	return atomic_load_explicit(&t->pt_seq, memory_order_relaxed) != s;
 }
 
@@ -203,9 +209,8 @@ seq_write_begin(struct ptree *t)
 {
 	unsigned s = atomic_load_explicit(&t->pt_seq, memory_order_relaxed);
 
+	/* Relaxed: the release stores of node_set() that follow order it before them. */
 	atomic_store_explicit(&t->pt_seq, s + 1, memory_order_relaxed);
-	/* Release fence: the odd counter is visible before any rewritten field. */
-	atomic_thread_fence(memory_order_release);
 }
 
 static void
@@ -290,6 +295,7 @@ ptree_init(struct ptree *t, const struct ptree_ops *ops)
 		return -ENOMEM;
 	atomic_init(&t->pt_root, NULL);
 	atomic_init(&t->pt_seq, 0);
+	atomic_init(&t->pt_count, 0);
 	return 0;
 }
 
@@ -515,7 +521,8 @@ ptree_insert(struct ptree *t, struct ptree_entry *e, const void *key, unsigned l
 	}
 	if (!e->pe_glue.pn_inuse)
 		free_push(t, e);
-	t->pt_count++;
+	/* Relaxed: only this writer modifies it. */
+	atomic_store_explicit(&t->pt_count, ptree_count(t) + 1, memory_order_relaxed);
 	return 0;
 }
 
@@ -624,5 +631,5 @@ ptree_remove(struct ptree *t, struct ptree_entry *e)
 		remove_relocate_glue(t, e);
 	remove_fix_reps(t, key, node_bit(&e->pe_leaf));
 	e->pe_leaf.pn_inuse = 0;
-	t->pt_count--;
+	atomic_store_explicit(&t->pt_count, ptree_count(t) - 1, memory_order_relaxed);
 }

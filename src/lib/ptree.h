@@ -55,6 +55,8 @@ struct ptree_node {
 	uint8_t			 pn_inuse;	/* [W] glue: linked into the tree */
 };
 
+_Static_assert(sizeof(struct ptree_node) == 32, "ptree_node: half a cache line");
+
 /* Embedded in the user's entry. */
 struct ptree_entry {
 	struct ptree_node	 pe_leaf;	/* the prefix */
@@ -68,7 +70,7 @@ struct ptree {
 	_Atomic unsigned	 pt_seq;	/* [a] odd while a visible glue is reused */
 	const struct ptree_ops	*pt_ops;	/* [I] */
 	struct ptree_entry	*pt_free;	/* [W] entries whose glue is unlinked */
-	size_t			 pt_count;	/* [W] number of entries */
+	_Atomic size_t		 pt_count;	/* [a] number of entries (writer updates) */
 	struct ptree_node	**pt_path;	/* [W] scratch path, po_maxbits + 2 slots */
 };
 
@@ -141,10 +143,12 @@ ptree_entry_key(const struct ptree_entry *e)
 	return e->pe_leaf.pn_key;
 }
 
+/* Number of entries.  Any context (a snapshot). */
 static inline size_t
 ptree_count(const struct ptree *t)
 {
-	return t->pt_count;
+	/* Relaxed: a statistic, ordered with nothing. */
+	return atomic_load_explicit(&((struct ptree *)t)->pt_count, memory_order_relaxed);
 }
 
 #endif /* SMPNET_LIB_PTREE_H */

@@ -4,10 +4,10 @@
  * Design.  The source of truth is a Patricia tree (lib/ptree.c) of struct rt_entry, one
  * per prefix, each holding one reference to a shared nexthop (net/nhop.c).  Writers take
  * rt_lock, change the tree and then, for IPv4, apply the same change to the DIR-24-8
- * forwarding array (route_fib4.c), which needs the covering ("parent") route of a
- * deleted prefix: the tree answers that in one walk.  Readers never lock: rt_lookup4()
- * reads the FIB, rt_lookup() and rt_lookup_filter() walk the tree; both inside a psz
- * read section.  A deleted entry stays readable until a grace period has passed
+ * forwarding array (route_fib4.c; IPv6: the multibit route_fib6.c), which needs the covering ("parent") route of a
+ * deleted prefix: the tree answers that in one walk.  Readers never lock: rt_lookup4(),
+ * rt_lookup6() and rt_lookup() read the FIBs, rt_lookup_filter() walks the tree; all
+ * inside a psz read section.  A deleted entry stays readable until a grace period has passed
  * (psz_defer), then drops its nexthop reference; a nexthop replaced by rt_change() is
  * released the same way, so a reader never sees freed memory.
  *
@@ -112,17 +112,19 @@ rt_table_create(int af)
 	rt->rt_af = af;
 	rt->rt_alen = af == AF_INET ? 4 : 16;
 	rc = ptree_init(&rt->rt_tree, af == AF_INET ? &ptree_ops_ipv4 : &ptree_ops_ipv6);
-	if (rc == 0 && af == AF_INET)
-		rc = fib4_init(&rt->rt_fib4, 0);
+	if (rc == 0)
+		rc = af == AF_INET ? fib4_init(&rt->rt_fib4, 0) : fib6_init(&rt->rt_fib6, 0);
 	if (rc == 0 && (rt->rt_nt = nh_table_create(af, 0)) == NULL)
 		rc = -errno;
 	if (rc != 0) {
 		fib4_fini(&rt->rt_fib4);
+		fib6_fini(&rt->rt_fib6);
 		ptree_fini(&rt->rt_tree);
 		free(rt);
 		errno = -rc;
 		return NULL;
 	}
+	rt->rt_byidx = rt->rt_nt->nt_byidx;
 	pthread_mutex_init(&rt->rt_lock, NULL);
 	return rt;
 }
@@ -153,8 +155,8 @@ rt_table_destroy(struct rt_table *rt)
 	rt_lock_exit(rt);
 	psz_barrier();			/* entries freed, nexthop frees queued */
 	nh_table_destroy(rt->rt_nt);	/* waits for those too */
-	if (rt->rt_af == AF_INET)
-		fib4_fini(&rt->rt_fib4);
+	fib4_fini(&rt->rt_fib4);
+	fib6_fini(&rt->rt_fib6);
 	ptree_fini(&rt->rt_tree);
 	pthread_mutex_destroy(&rt->rt_lock);
 	free(rt);
@@ -174,7 +176,8 @@ fib_set(struct rt_table *rt, const struct rt_entry *re, int isnew)
 {
 	assert(rt_lock_held(rt));
 	if (rt->rt_af != AF_INET)
-		return 0;
+		return fib6_set(&rt->rt_fib6, re->re_dst, re->re_plen, entry_nh(re)->nh_idx,
+		    isnew);
 	return fib4_set(&rt->rt_fib4, prefix_host4(re->re_dst), re->re_plen,
 	    entry_nh(re)->nh_idx, isnew);
 }
@@ -186,9 +189,13 @@ fib_clear(struct rt_table *rt, const struct rt_entry *re)
 	struct rt_entry *parent;
 
 	assert(rt_lock_held(rt));
-	if (rt->rt_af != AF_INET)
-		return;
 	parent = entry_of(ptree_lookup_parent(&rt->rt_tree, re->re_dst, re->re_plen));
+	if (rt->rt_af != AF_INET) {
+		fib6_clear(&rt->rt_fib6, re->re_dst, re->re_plen,
+		    parent != NULL ? entry_nh(parent)->nh_idx : FIB6_NONE,
+		    parent != NULL ? parent->re_plen : 0);
+		return;
+	}
 	fib4_clear(&rt->rt_fib4, prefix_host4(re->re_dst), re->re_plen,
 	    parent != NULL ? entry_nh(parent)->nh_idx : FIB4_NONE,
 	    parent != NULL ? parent->re_plen : 0);
@@ -366,15 +373,13 @@ rt_list(struct rt_table *rt, int (*fn)(const struct rt_info *ri, void *arg), voi
 struct nhop *
 rt_lookup(const struct rt_table *rt, const void *dst)
 {
-	struct rt_entry *re;
 	uint32_t v;
 
 	if (rt->rt_af == AF_INET) {
 		memcpy(&v, dst, 4);
 		return rt_lookup4(rt, v);
 	}
-	re = entry_of(ptree_lookup_lpm(&rt->rt_tree, dst, NULL, NULL));
-	return re != NULL ? entry_nh(re) : NULL;
+	return rt_lookup6(rt, dst);
 }
 
 struct filter_state {
@@ -415,8 +420,7 @@ rt_memory(const struct rt_table *rt)
 	    nh_table_count(rt->rt_nt) * sizeof(struct nhop) +
 	    (size_t)rt->rt_nt->nt_cap * (sizeof(void *) + sizeof(uint32_t));
 
-	if (rt->rt_af == AF_INET)
-		m += fib4_memory(&rt->rt_fib4);
+	m += rt->rt_af == AF_INET ? fib4_memory(&rt->rt_fib4) : fib6_memory(&rt->rt_fib6);
 	return m;
 }
 

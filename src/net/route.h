@@ -5,7 +5,8 @@
  * nexthop objects (net/nhop.h).  Lookups are lockless (inside a psz read section);
  * writers (add, delete, change) serialise on the table's writer lock.  The IPv4 table
  * also keeps a DIR-24-8 forwarding array (route_fib4.h) derived from the tree, so that
- * rt_lookup4() costs one or two loads.  No ARP/ND state lives here.
+ * rt_lookup4() costs one or two loads; the IPv6 table a 24-8-8-... multibit trie
+ * (route_fib6.h), four loads for a /48.  No ARP/ND state lives here.
  */
 #ifndef SMPNET_NET_ROUTE_H
 #define SMPNET_NET_ROUTE_H
@@ -69,11 +70,16 @@ int rt_list(struct rt_table *rt, int (*fn)(const struct rt_info *ri, void *arg),
  * Lockless, never block.  NULL: no route.
  *   rt_lookup:        longest-prefix match of a full address (4 or 16 bytes).
  *   rt_lookup4:       IPv4 fast path, dst in network byte order (rt must be AF_INET).
+ *   rt_lookup6:       IPv6 fast path, 16 bytes (rt must be AF_INET6).
+ *   rt_lookup4_burst: rt_lookup4 for n addresses (a receive burst) into out[].
  *   rt_lookup_filter: longest matching route whose nexthop filter accepts (e.g. only
  *                     routes through one interface), through the tree.
  */
 struct nhop *rt_lookup(const struct rt_table *rt, const void *dst);
 static inline struct nhop *rt_lookup4(const struct rt_table *rt, uint32_t dst);
+static inline struct nhop *rt_lookup6(const struct rt_table *rt, const uint8_t *dst);
+static inline void rt_lookup4_burst(const struct rt_table *rt, const uint32_t *dst,
+    struct nhop **out, unsigned n);
 struct nhop *rt_lookup_filter(const struct rt_table *rt, const void *dst,
     bool (*filter)(const struct nhop *nh, void *arg), void *arg);
 

@@ -13,9 +13,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kern/psz.h"
+
+/*
+ * Order of the lookup-path loads (FIB entries, the nexthop index array): consume, i.e.
+ * ordering by address dependency as rcu_dereference() does: each load's address comes
+ * from the previous load's value, which orders it after the writer's release store on
+ * every CPU Linux supports; a relaxed load lets the compiler keep loop-invariant
+ * pointers in registers (acquire, as compilers implement consume, would reload them on
+ * every lookup).  ThreadSanitizer does not model dependencies: there, acquire.
+ */
+#ifdef PSZ_TSAN
+#define RT_CONSUME	memory_order_acquire
+#else
+#define RT_CONSUME	memory_order_relaxed
+#endif
+
 #define FIB4_EXT	0x80000000u	/* tbl24 entry points to a tbl8 group */
 #define FIB4_NHMASK	0x00ffffffu	/* nexthop index + 1; 0 = no route */
 #define FIB4_DSHIFT	24		/* depth (prefix length 0..32) in bits 24..29 */
+_Static_assert(sizeof(_Atomic uint32_t) == 4, "one load per entry");
 #define FIB4_NONE	UINT32_MAX	/* lookup result: no route */
 
 struct fib4 {
@@ -56,13 +73,13 @@ void fib4_clear(struct fib4 *f, uint32_t pfx, unsigned len, uint32_t parent_nh,
 static inline uint32_t
 fib4_lookup(const struct fib4 *f, uint32_t addr)
 {
-	/* Acquire: pairs with the release that publishes a filled tbl8 group. */
-	uint32_t e = atomic_load_explicit(&f->f_tbl24[addr >> 8], memory_order_acquire);
+	/* Consume: pairs with the release that publishes a filled tbl8 group. */
+	uint32_t e = atomic_load_explicit(&f->f_tbl24[addr >> 8], RT_CONSUME);
 
 	if (__builtin_expect((e & FIB4_EXT) != 0, 0))
-		/* Relaxed: ordered by the acquire above. */
+		/* Its address depends on e: ordered after the group was filled. */
 		e = atomic_load_explicit(&f->f_tbl8[((e & FIB4_NHMASK) << 8) | (addr & 0xff)],
-		    memory_order_relaxed);
+		    RT_CONSUME);
 	return (e & FIB4_NHMASK) - 1;	/* 0 - 1 == FIB4_NONE */
 }
 

@@ -22,7 +22,9 @@
  * One timer per cache rather than one per entry keeps entry lifetime simple (an entry
  * owns no continuation, so freeing it needs only a grace period) and costs a walk of a
  * small table per tick.  Frames are built under ac_lock and transmitted after it is
- * released, so no driver runs under the lock.
+ * released, so no driver runs under the lock.  The packets held by a neighbour that
+ * never answered are answered with ICMP host unreachable (to their senders, local or
+ * not) after the lock is released.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,6 +38,7 @@
 #include "net/ether.h"
 #include "netinet/arp.h"
 #include "netinet/arp_wire.h"
+#include "netinet/icmp.h"
 #include "netinet/in_var.h"
 
 #define ARP_NBUCKET	64	/* power of two */
@@ -132,12 +135,18 @@ arp_entry_remove(struct arp_cache *ac, _Atomic(struct llentry *) *pp)
 	return hold;
 }
 
+/* A new entry (replacing: the count does not grow).  NULL: full or no memory. */
 static struct llentry *
-arp_entry_alloc(struct arp_cache *ac, uint32_t addr, const uint8_t *mac)
+arp_entry_alloc(struct arp_cache *ac, uint32_t addr, const uint8_t *mac, bool replacing)
 {
-	struct llentry *ln = calloc(1, sizeof(*ln));
+	struct llentry *ln;
 
-	if (ln == NULL) {
+	KMUTEX_ASSERT_HELD(&ac->ac_lock);
+	if (!replacing && ac->ac_count >= in_setting(ac->ac_inet->in_s_arp_max)) {
+		inet_count(ac->ac_inet, INS_ARP_FULL, 1);
+		return NULL;
+	}
+	if ((ln = calloc(1, sizeof(*ln))) == NULL) {
 		inet_count(ac->ac_inet, INS_ARP_NOMEM, 1);
 		return NULL;
 	}
@@ -243,7 +252,7 @@ static int
 arp_miss_create(struct arp_cache *ac, _Atomic(struct llentry *) *pp, uint32_t addr,
     struct mbuf *m, struct mbuf **req)
 {
-	struct llentry *ln = arp_entry_alloc(ac, addr, NULL);
+	struct llentry *ln = arp_entry_alloc(ac, addr, NULL, false);
 
 	if (ln == NULL) {
 		m_freem(m);
@@ -355,7 +364,7 @@ arp_learn(struct arp_cache *ac, uint32_t addr, const uint8_t *mac, bool create)
 		kmutex_exit(&ac->ac_lock);
 		return;
 	}
-	if ((nln = arp_entry_alloc(ac, addr, mac)) == NULL) {
+	if ((nln = arp_entry_alloc(ac, addr, mac, ln != NULL)) == NULL) {
 		kmutex_exit(&ac->ac_lock);
 		return;
 	}
@@ -467,6 +476,7 @@ arp_announce(struct arp_cache *ac, uint32_t addr)
 
 struct arp_sweep {
 	struct mbuf	*as_drop;	/* held packets of deleted entries (m_nextpkt) */
+	struct mbuf	*as_unreach;	/* held packets of unresolved entries */
 	struct arp_txreq as_tx[32];	/* requests to send */
 	int		 as_ntx;
 	uint64_t	 as_now;
@@ -492,7 +502,7 @@ arp_sweep_request(struct arp_cache *ac, struct arp_sweep *sw, struct llentry *ln
 }
 
 static void
-arp_sweep_drop(struct arp_sweep *sw, struct mbuf *hold)
+arp_list_prepend(struct mbuf **list, struct mbuf *hold)
 {
 	struct mbuf *last;
 
@@ -500,8 +510,14 @@ arp_sweep_drop(struct arp_sweep *sw, struct mbuf *hold)
 		return;
 	for (last = hold; last->m_nextpkt != NULL; last = last->m_nextpkt)
 		;
-	last->m_nextpkt = sw->as_drop;
-	sw->as_drop = hold;
+	last->m_nextpkt = *list;
+	*list = hold;
+}
+
+static void
+arp_sweep_drop(struct arp_sweep *sw, struct mbuf *hold)
+{
+	arp_list_prepend(&sw->as_drop, hold);
 }
 
 /* Advance one expired entry; true if it was deleted.  ac_lock. */
@@ -533,8 +549,13 @@ arp_sweep_entry(struct arp_cache *ac, struct arp_sweep *sw, _Atomic(struct llent
 		return false;
 	if (retry)
 		return false;	/* no room or mbuf: try again next tick */
-	inet_count(in, ln->ln_state == ARP_INCOMPLETE ? INS_ARP_UNRESOLVED : INS_ARP_EXPIRED, 1);
-	arp_sweep_drop(sw, arp_entry_remove(ac, pp));
+	if (ln->ln_state == ARP_INCOMPLETE) {
+		inet_count(in, INS_ARP_UNRESOLVED, 1);
+		arp_list_prepend(&sw->as_unreach, arp_entry_remove(ac, pp));
+	} else {
+		inet_count(in, INS_ARP_EXPIRED, 1);
+		arp_sweep_drop(sw, arp_entry_remove(ac, pp));
+	}
 	return true;
 }
 
@@ -552,6 +573,20 @@ arp_sweep(struct arp_cache *ac, struct arp_sweep *sw)
 			if (ln->ln_expire > sw->as_now || !arp_sweep_entry(ac, sw, pp))
 				pp = &ln->ln_next;
 		}
+	}
+}
+
+/* Held packets of a neighbour that never answered: host unreachable to their senders. */
+static void
+arp_unreach(struct arp_cache *ac, struct mbuf *m)
+{
+	struct mbuf *next;
+
+	for (; m != NULL; m = next) {
+		next = m->m_nextpkt;
+		m->m_nextpkt = NULL;
+		(void)icmp_error(ac->ac_ifp->if_vnet, m, ICMP_UNREACH, ICMP_UNREACH_HOST, 0, NULL);
+		m_freem(m);
 	}
 }
 
@@ -574,6 +609,7 @@ arp_timer(void *arg)
 	}
 	psz_read_exit();
 	arp_hold_flush(ac, sw.as_drop, NULL);
+	arp_unreach(ac, sw.as_unreach);
 	if (again)
 		arp_timer_arm(ac);
 }

@@ -71,6 +71,8 @@ static const struct inet_setting_def inet_settings[] = {
 	S("net.inet.arp.retrans_ms", 1, 60000, 1000, "request interval", in_s_arp_retrans),
 	S("net.inet.arp.maxtries", 1, 100, 3, "requests before giving up", in_s_arp_tries),
 	S("net.inet.arp.maxhold", 0, 4096, 64, "packets held per entry", in_s_arp_hold),
+	S("net.inet.arp.maxentries", 1, 1 << 20, 1024, "neighbour entries per interface",
+	    in_s_arp_max),
 	S("net.inet.arp.tick_ms", 1, 10000, 100, "neighbour timer period", in_s_arp_tick),
 	S("net.inet.icmp.ratelimit", 0, 1000000, 1000, "errors per second per CPU",
 	    in_s_icmp_rate),

@@ -90,6 +90,7 @@ struct mbuf;
 	X(ARP_UNRESOLVED, "arp.unresolved")				\
 	X(ARP_EXPIRED, "arp.expired")					\
 	X(ARP_NOMEM, "arp.nomem")					\
+	X(ARP_FULL, "arp.full")						\
 	X(IGMP_RX, "igmp.rx")						\
 	X(IGMP_BAD, "igmp.bad")						\
 	X(IGMP_BADSUM, "igmp.badsum")					\
@@ -142,6 +143,7 @@ struct inet {
 	struct vnet_setting	*in_s_reass_maxq;
 	struct vnet_setting	*in_s_arp_reachable, *in_s_arp_stale, *in_s_arp_retrans;
 	struct vnet_setting	*in_s_arp_tries, *in_s_arp_hold, *in_s_arp_tick;
+	struct vnet_setting	*in_s_arp_max;
 	struct vnet_setting	*in_s_icmp_rate, *in_s_icmp_burst;
 	struct vnet_setting	*in_s_igmp_version;
 };

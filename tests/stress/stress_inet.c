@@ -87,6 +87,7 @@ struct pinger {
 	pthread_t	 t;
 	int		 id;
 	int		 sent;
+	int		 lost;		/* given up waiting for */
 };
 
 static void *
@@ -104,10 +105,15 @@ ping_thread(void *arg)
 
 		if (icmp_echo_request(from, to, (uint16_t)p->id, (uint16_t)i, len, NULL) == 0)
 			p->sent++;
-		/* at most WINDOW in flight (bounded wait: lost ones never come back) */
-		for (int w = 0; w < 50 && p->sent - atomic_load(&replies_by_id[p->id]) > WINDOW;
-		    w++)
+		/* at most WINDOW in flight; after 20 ms one is taken as lost (never back) */
+		for (int w = 0; p->sent - atomic_load(&replies_by_id[p->id]) - p->lost > WINDOW;
+		    w++) {
+			if (w == 20) {
+				p->lost++;
+				w = 0;
+			}
 			fix_sleep_ms(1);
+		}
 	}
 	return NULL;
 }

@@ -21,6 +21,7 @@
 #include "net/ether.h"
 #include "net/if_dispatch.h"
 #include "netinet/igmp.h"
+#include "netinet/arp_wire.h"
 #include "netinet/igmp_wire.h"
 #include "netinet/ip_reass.h"
 #include "netinet/ip_wire.h"
@@ -128,11 +129,11 @@ wait_count(int *p, int n)
 static struct fix F;
 
 static int
-setup(void **state)
+setup_mode(bool giant)
 {
 	pthread_mutex_init(&S.mu, NULL);
 	seen_reset();
-	if (fix_init(&F, 2, 2) != 0)
+	if (fix_init_mode(&F, 2, 2, giant) != 0)
 		return -1;
 	if (icmp_type_register(F.a, ICMP_ECHOREPLY, on_reply, NULL) ||
 	    icmp_type_register(F.c, ICMP_ECHOREPLY, on_reply, NULL) ||
@@ -142,6 +143,18 @@ setup(void **state)
 	    dispatch_ipproto_register(F.b, DISPATCH_INET, PROTO_TEST, on_test_proto, NULL))
 		return -1;
 	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return setup_mode(false);
+}
+
+static int
+setup_giant(void **state)
+{
+	return setup_mode(true);
 }
 
 static int
@@ -205,6 +218,14 @@ test_ping_forwarded_both_ways(void **state)
 	/* w2 has MTU 1280: B fragmented the 1473..1500-byte datagrams from A again */
 	assert_true(inet_stat(F.b, "ip.fragmented") > 0);
 	assert_int_equal(inet_stat(F.c, "ip.badsum"), 0);
+}
+
+static void
+test_ping_giant_mode(void **state)
+{
+	ping_sizes(F.a, C_ADDR);
+	assert_true(kern_giant(F.k));
+	assert_true(inet_stat(F.b, "ip.forward") > 0);
 }
 
 static void
@@ -288,7 +309,7 @@ test_arp_expiry(void **state)
 {
 	assert_int_equal(vnet_setting_set(F.a, "net.inet.arp.reachable_ms", 20), 0);
 	assert_int_equal(vnet_setting_set(F.a, "net.inet.arp.stale_ms", 20), 0);
-	assert_int_equal(vnet_setting_set(F.a, "net.inet.arp.retrans_ms", 10), 0);
+	assert_int_equal(vnet_setting_set(F.a, "net.inet.arp.retrans_ms", 50), 0);
 	assert_int_equal(vnet_setting_set(F.a, "net.inet.arp.maxtries", 2), 0);
 	assert_int_equal(vnet_setting_set(F.a, "net.inet.arp.tick_ms", 2), 0);
 	assert_int_equal(icmp_echo_request(F.a, B_ADDR0, 3, 1, 10, NULL), 0);
@@ -302,6 +323,65 @@ test_arp_expiry(void **state)
 	assert_int_equal(fix_wait(arp_empty, NULL, 5000), 0);
 	assert_int_equal(inet_stat(F.a, "arp.unresolved"), 1);
 	assert_true(inet_stat(F.a, "arp.req_tx") >= 3);
+	/* the held echo request comes back as host unreachable (A to itself) */
+	assert_int_equal(wait_count(&S.errors, 1), 0);
+	assert_int_equal(S.etype, ICMP_UNREACH);
+	assert_int_equal(S.ecode, ICMP_UNREACH_HOST);
+	assert_int_equal(S.efrom, A_ADDR);
+}
+
+static int
+find_mac77(const struct arp_entry_info *e, void *arg)
+{
+	return e->ae_addr == IP4(192, 0, 2, 11) && e->ae_mac[5] == 0x77 &&
+	    e->ae_state == ARP_REACHABLE;
+}
+
+static void
+test_arp_limits_and_replies(void **state)
+{
+	struct arp_fields f = { .af_op = ARP_OP_REQUEST, .af_tpa = B_ADDR0 };
+	uint8_t buf[ARP_LEN];
+	int i;
+
+	assert_int_equal(vnet_setting_set(F.b, "net.inet.arp.maxentries", 3), 0);
+	for (i = 0; i < 5; i++) {
+		f.af_spa = IP4(192, 0, 2, 10 + i);
+		memcpy(f.af_sha, (uint8_t[6]){ 2, 0, 0, 0, 9, (uint8_t)i }, 6);
+		assert_int_equal(arp_emit(buf, sizeof(buf), &f), ARP_LEN);
+		psz_read_enter();
+		arp_input(F.b0, m_devget(F.pools, buf, ARP_LEN, 32, 0), inet_get(F.b));
+		psz_read_exit();
+	}
+	/* each request for B's address was answered; only three senders were learnt */
+	assert_int_equal(inet_stat(F.b, "arp.reply_tx"), 5);
+	assert_int_equal(inet_stat(F.b, "arp.full"), 2);
+	assert_int_equal(arp_count(F.b, F.b0).n, 3);
+	/* a request for someone else's address: not learnt, not answered */
+	f.af_tpa = IP4(192, 0, 2, 200);
+	f.af_spa = IP4(192, 0, 2, 50);
+	assert_int_equal(arp_emit(buf, sizeof(buf), &f), ARP_LEN);
+	psz_read_enter();
+	arp_input(F.b0, m_devget(F.pools, buf, ARP_LEN, 32, 0), inet_get(F.b));
+	/* truncated */
+	arp_input(F.b0, m_devget(F.pools, buf, 20, 32, 0), inet_get(F.b));
+	psz_read_exit();
+	assert_int_equal(inet_stat(F.b, "arp.reply_tx"), 5);
+	assert_int_equal(inet_stat(F.b, "arp.bad"), 1);
+	assert_int_equal(arp_delete(in_ifinfo(inet_get(F.b), F.b0)->ii_arp,
+	    IP4(192, 0, 2, 10)), 0);
+	assert_int_equal(arp_count(F.b, F.b0).n, 2);
+	/* a neighbour that changes its MAC: the entry is replaced, the new header used */
+	f.af_op = ARP_OP_REPLY;
+	f.af_spa = IP4(192, 0, 2, 11);
+	f.af_tpa = B_ADDR0;
+	memcpy(f.af_sha, (uint8_t[6]){ 2, 0, 0, 0, 9, 0x77 }, 6);
+	assert_int_equal(arp_emit(buf, sizeof(buf), &f), ARP_LEN);
+	psz_read_enter();
+	arp_input(F.b0, m_devget(F.pools, buf, ARP_LEN, 32, 0), inet_get(F.b));
+	psz_read_exit();
+	assert_int_equal(arp_list(in_ifinfo(inet_get(F.b), F.b0)->ii_arp, find_mac77, NULL), 1);
+	assert_int_equal(arp_count(F.b, F.b0).n, 2);
 }
 
 /* ------------------------------------------------------------------ forwarding */
@@ -466,6 +546,50 @@ test_malformed_counted(void **state)
 	assert_int_equal(inet_stat(F.b, "ip.total"), 9);
 }
 
+static void
+test_icmp_error_rules(void **state)
+{
+	struct mbuf *m;
+	int i;
+
+	/* about an ICMP error: never */
+	m = mk_dgram(A_ADDR, B_ADDR0, 1, 0, false, 28, 0);
+	mtod(m, uint8_t *)[9] = IPPROTO4_ICMP;
+	mtod(m, uint8_t *)[20] = ICMP_UNREACH;
+	assert_int_equal(icmp_error(F.b, m, ICMP_UNREACH, ICMP_UNREACH_PORT, 0, F.b0), -EPERM);
+	assert_int_equal(inet_stat(F.b, "icmp.oldicmp"), 1);
+	/* about an echo request: yes */
+	mtod(m, uint8_t *)[20] = ICMP_ECHO;
+	assert_int_equal(icmp_error(F.b, m, ICMP_UNREACH, ICMP_UNREACH_PORT, 0, F.b0), 0);
+	m_freem(m);
+	/* a fragment other than the first, a link broadcast, a multicast destination */
+	m = mk_dgram(A_ADDR, B_ADDR0, 1, 64, false, 28, 0);
+	assert_int_equal(icmp_error(F.b, m, ICMP_UNREACH, ICMP_UNREACH_PORT, 0, F.b0), -EPERM);
+	m_freem(m);
+	m = mk_dgram(A_ADDR, B_ADDR0, 1, 0, false, 28, 0);
+	m->m_flags |= M_BCAST;
+	assert_int_equal(icmp_error(F.b, m, ICMP_UNREACH, ICMP_UNREACH_PORT, 0, F.b0), -EPERM);
+	m_freem(m);
+	m = mk_dgram(A_ADDR, IP4(239, 1, 1, 1), 1, 0, false, 28, 0);
+	assert_int_equal(icmp_error(F.b, m, ICMP_UNREACH, ICMP_UNREACH_PORT, 0, F.b0), -EPERM);
+	m_freem(m);
+	assert_int_equal(inet_stat(F.b, "icmp.notsent"), 3);
+	/* the token bucket: a burst of 3, then refused (1 per second refills slowly) */
+	assert_int_equal(vnet_setting_set(F.b, "net.inet.icmp.ratelimit", 1), 0);
+	assert_int_equal(vnet_setting_set(F.b, "net.inet.icmp.burst", 3), 0);
+	m = mk_dgram(A_ADDR, B_ADDR0, 1, 0, false, 28, 0);
+	for (i = 0; i < 6; i++)
+		(void)icmp_error(F.b, m, ICMP_UNREACH, ICMP_UNREACH_PORT, 0, F.b0);
+	m_freem(m);
+	/* the first error above took a token from the same (foreign) bucket */
+	assert_true(inet_stat(F.b, "icmp.ratelim") >= 2);	/* 3 unless a second passed */
+	assert_true(inet_stat(F.b, "icmp.errout") <= 5);
+	/* what was sent arrives at A as port unreachable */
+	assert_int_equal(wait_count(&S.errors, 1), 0);
+	assert_int_equal(S.etype, ICMP_UNREACH);
+	assert_int_equal(S.ecode, ICMP_UNREACH_PORT);
+}
+
 /* ------------------------------------------------------------------ reassembly */
 
 static void
@@ -529,7 +653,7 @@ reass_empty(void *arg)
 static void
 test_reass_timeout_limits(void **state)
 {
-	assert_int_equal(vnet_setting_set(F.b, "net.inet.ip.reass.timeout_ms", 20), 0);
+	assert_int_equal(vnet_setting_set(F.b, "net.inet.ip.reass.timeout_ms", 300), 0);
 	assert_int_equal(vnet_setting_set(F.b, "net.inet.ip.maxfragsperpacket", 4), 0);
 	frag(20, 0, true, 8);		/* first fragment only: time exceeded to A */
 	frag(21, 8, true, 8);		/* no first fragment: silent */
@@ -631,6 +755,41 @@ test_igmp(void **state)
 	assert_int_equal(in_multi_join(F.a0, A_ADDR), -EINVAL);
 }
 
+static void
+test_igmp_v3_query(void **state)
+{
+	uint32_t g = IP4(239, 4, 5, 6);
+	uint8_t msg[IGMP_V3_QUERY_MIN_LEN];
+	uint16_t c;
+	uint64_t n;
+	struct mbuf *m = m_gethdr(F.pools, MT_DATA);
+	struct ip_oargs a = { .ipo_dst = INADDR_ALLHOSTS_H, .ipo_proto = IPPROTO4_IGMP,
+	    .ipo_ttl = 1, .ipo_ifp = F.b0 };
+
+	assert_int_equal(in_multi_join(F.b0, INADDR_ALLV3RTRS_H), 0);
+	assert_int_equal(in_multi_join(F.a0, g), 0);
+	n = 1;
+	assert_int_equal(fix_wait(igmp_seen, &n, 5000), 0);	/* the join's v3 report */
+	assert_int_equal(igmp_emit_v3_query(msg, sizeof(msg), 5, 0, false, 2, 125, NULL, 0),
+	    IGMP_V3_QUERY_MIN_LEN);
+	c = in_cksum(msg, sizeof(msg));
+	memcpy(msg + 2, &c, 2);
+	m_align(m, sizeof(msg));
+	memcpy(mtod(m, void *), msg, sizeof(msg));
+	m->m_len = m->m_pkthdr.len = sizeof(msg);
+	assert_int_equal(ip_output(F.b, m, &a), 0);
+	/* A answers the general query with one v3 report (within 0.5 s) */
+	n = 2;
+	assert_int_equal(fix_wait(a_reports, &n, 5000), 0);
+	assert_int_equal(fix_wait(igmp_seen, &n, 5000), 0);
+	assert_int_equal(inet_stat(F.a, "igmp.query_v3"), 1);
+	assert_int_equal(igmp_ifversion(in_ifinfo(inet_get(F.a), F.a0)->ii_igmp), 3);
+	fix_sleep_ms(600);
+	assert_int_equal(inet_stat(F.a, "igmp.report_tx"), 2);
+	assert_int_equal(inet_stat(F.b, "igmp.badsum"), 0);
+	assert_int_equal(inet_stat(F.b, "igmp.bad"), 0);
+}
+
 /* ------------------------------------------------------------------ addresses */
 
 static void
@@ -659,18 +818,22 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ping_direct, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ping_forwarded_both_ways, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ping_giant_mode, setup_giant, teardown),
 		cmocka_unit_test_setup_teardown(test_ping_self_and_max, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_arp_limits_and_replies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forward_ttl_cksum, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ttl1_time_exceeded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_route_unreachable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_df_frag_needed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_error_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reass_order_dup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reass_overlap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reass_timeout_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_igmp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_igmp_v3_query, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
 	};
 

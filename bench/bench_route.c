@@ -1,0 +1,1100 @@
+/*
+ * bench_route.c - `smpnet bench route`: longest-prefix match on a real BGP table.
+ *
+ * Table: the RouteViews IPv4 table (SMPNET_BGP_TABLE, else ../shared/data/...pfx2as.gz
+ * from the working directory or from the executable's project), read through
+ * `gzip -dc`; the nexthop of a route is its origin AS mod 256.  Without the file (and
+ * always with --quick) a generated table with the real table's length distribution.
+ * IPv6: a generated table (no real one at hand).
+ *
+ * Implementations, run in the same process: smpnet (rt_table: Patricia tree + DIR-24-8
+ * FIB with lockless readers; IPv6: tree + 24-8-8-... multibit FIB), DPDK rte_lpm / rte_lpm6 (EAL started
+ * in-process without hugepages or devices; reported absent if that fails), and a
+ * BSD-radix-style binary trie with a reader-writer lock (bench_bsdtrie.c).
+ *
+ * Cases: load (load_s, mem_per_prefix, prefixes); mismatch (disagreements with a
+ * per-length exact-match reference over random addresses, must be 0); random-Nt (uniform
+ * destinations), trace-Nt (a skewed set of popular destinations in bursts), N = 1, 2
+ * lookup threads; *-writer-* with one more thread doing ~10k route updates/s (withdraw
+ * then re-announce table prefixes), for the implementations that allow concurrent
+ * updates (rte_lpm does not without its RCU integration, and its per-rule update cost
+ * is linear in the rules of that length).  Lookup figures are medians of opts->repeat
+ * runs with the spread; the implementations alternate inside each repetition.
+ * lookups_per_cpu_s divides by the lookup threads' own CPU time (CLOCK_THREAD_CPUTIME_ID):
+ * the per-core rate, less sensitive to other processes on a shared machine.  IPv4 lookups go in bursts of 32 (a receive burst): smpnet with
+ * rt_lookup4_burst (one psz read section per burst), rte_lpm with rte_lpm_lookup per
+ * address (its faster API here; rte_lpm_lookup_bulk measured slower); IPv6 lookups one
+ * at a time for both.
+ */
+#include "bench.h"
+#include "bench_bsdtrie.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "kern/psz.h"
+#include "net/route.h"
+
+#ifdef HAVE_DPDK
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lpm.h>
+#include <rte_lpm6.h>
+#include <rte_malloc.h>
+#endif
+
+#define B		"route"
+#define BGP_FILE	"routeviews-rv2-20170329-0200.pfx2as.gz"
+#define NNH		256
+#define NADDR		(1u << 20)
+#define MAXTHR		2
+#define UPDATE_NS	100000		/* one update per 100 us: 10k/s */
+
+struct pfx4 {
+	uint32_t	addr;		/* host order, host bits zero */
+	uint8_t		len;
+	uint32_t	nh;
+};
+
+struct pfx6 {
+	uint8_t		addr[16];
+	uint8_t		len;
+	uint32_t	nh;
+};
+
+/* ---- table sources ----------------------------------------------------------- */
+
+static uint64_t
+rng(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static uint32_t
+mask4(unsigned len)
+{
+	return len == 0 ? 0 : ~0u << (32 - len);
+}
+
+static FILE *
+bgp_open(void)
+{
+	const char *env = getenv("SMPNET_BGP_TABLE");
+	char exe[PATH_MAX], path[PATH_MAX + 64], cmd[PATH_MAX + 80];
+	ssize_t n;
+
+	if (env != NULL)
+		snprintf(path, sizeof(path), "%s", env);
+	else if (access("../shared/data/" BGP_FILE, R_OK) == 0)
+		snprintf(path, sizeof(path), "../shared/data/" BGP_FILE);
+	else if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
+		exe[n] = '\0';
+		*strrchr(exe, '/') = '\0';	/* <project>/<builddir> */
+		snprintf(path, sizeof(path), "%s/../../shared/data/" BGP_FILE, exe);
+	} else
+		return NULL;
+	if (access(path, R_OK) != 0)
+		return NULL;
+	snprintf(cmd, sizeof(cmd), "gzip -dc '%s'", path);
+	return popen(cmd, "r");
+}
+
+static size_t
+bgp_load(struct pfx4 **out)
+{
+	FILE *f = bgp_open();
+	size_t n = 0, cap = 1 << 20;
+	struct pfx4 *p;
+	unsigned a, b, c, d, len;
+	unsigned long as;
+	char line[256];
+
+	if (f == NULL || (p = malloc(cap * sizeof(*p))) == NULL) {
+		if (f != NULL)
+			pclose(f);
+		return 0;
+	}
+	while (fgets(line, sizeof(line), f) != NULL && n < cap) {
+		if (sscanf(line, "%u.%u.%u.%u %u %lu", &a, &b, &c, &d, &len, &as) != 6 || len > 32)
+			continue;
+		p[n].addr = ((a << 24) | (b << 16) | (c << 8) | d) & mask4(len);
+		p[n].len = (uint8_t)len;
+		p[n++].nh = (uint32_t)(as % NNH);
+	}
+	pclose(f);
+	*out = p;
+	return n;
+}
+
+/* Prefix counts per length of the 2017-03-29 RouteViews table (694,682 prefixes). */
+static const unsigned bgp_hist[33] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 16, 13, 36, 103, 284, 541, 1069, 1866, 13390, 7990, 13962,
+	25937, 40430, 46292, 82910, 69426, 378958, 1320, 1227, 888, 807, 1633, 561, 1831,
+	3192,
+};
+
+static size_t
+gen_table4(struct pfx4 **out, size_t n, uint64_t seed)
+{
+	struct pfx4 *p = malloc(n * sizeof(*p));
+	uint64_t total = 0, s = seed;
+
+	for (int l = 0; l <= 32; l++)
+		total += bgp_hist[l];
+	for (size_t i = 0; i < n; i++) {
+		uint64_t r = rng(&s) % total;
+		unsigned len = 0;
+
+		while (r >= bgp_hist[len])
+			r -= bgp_hist[len++];
+		/* addresses mostly in the unicast space 1.0.0.0 - 223.255.255.255 */
+		p[i].addr = (uint32_t)(((1 + rng(&s) % 223) << 24) | (rng(&s) & 0xffffff)) & mask4(len);
+		p[i].len = (uint8_t)len;
+		p[i].nh = (uint32_t)(rng(&s) % NNH);
+	}
+	*out = p;
+	return n;
+}
+
+static size_t
+gen_table6(struct pfx6 **out, size_t n, uint64_t seed)
+{
+	static const uint8_t lens[] = { 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 32, 32, 32,
+		44, 46, 47, 40, 36, 29, 64, 56, 128, 24, 16 };
+	struct pfx6 *p = calloc(n, sizeof(*p));
+	uint64_t s = seed;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned len = lens[rng(&s) % sizeof(lens)];
+
+		for (int k = 0; k < 16; k++)
+			p[i].addr[k] = (uint8_t)rng(&s);
+		p[i].addr[0] = (uint8_t)(0x20 | (p[i].addr[0] & 0x1));	/* 2000::/7 */
+		p[i].addr[1] &= 0x0f;		/* dense enough to share upper levels */
+		for (unsigned b = len; b < 128; b++)
+			p[i].addr[b >> 3] &= (uint8_t)~(0x80 >> (b & 7));
+		p[i].len = (uint8_t)len;
+		p[i].nh = (uint32_t)(rng(&s) % NNH);
+	}
+	*out = p;
+	return n;
+}
+
+/* ---- reference: per-length sorted exact-match arrays --------------------------- */
+
+struct ref4 {
+	struct pfx4	*byl[33];
+	size_t		 n[33];
+};
+
+static int
+cmp_pfx4(const void *a, const void *b)
+{
+	uint32_t x = ((const struct pfx4 *)a)->addr, y = ((const struct pfx4 *)b)->addr;
+
+	return (x > y) - (x < y);
+}
+
+static void
+ref4_build(struct ref4 *r, const struct pfx4 *p, size_t n)
+{
+	memset(r, 0, sizeof(*r));
+	for (int l = 0; l <= 32; l++)
+		r->byl[l] = malloc((n + 1) * sizeof(struct pfx4));
+	for (size_t i = 0; i < n; i++)
+		r->byl[p[i].len][r->n[p[i].len]++] = p[i];
+	for (int l = 0; l <= 32; l++)
+		qsort(r->byl[l], r->n[l], sizeof(struct pfx4), cmp_pfx4);
+}
+
+/* Sort by (address, length) and drop repeated prefixes (the first one stays). */
+static int
+cmp_pfx4_full(const void *a, const void *b)
+{
+	const struct pfx4 *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return (x->addr > y->addr) - (x->addr < y->addr);
+	return (int)x->len - (int)y->len;
+}
+
+static size_t
+dedup4(struct pfx4 *p, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		p[i].nh |= (uint32_t)i << 8;	/* original order as tie-break */
+	qsort(p, n, sizeof(*p), cmp_pfx4_full);
+	for (size_t i = 0; i < n; i++) {
+		if (k > 0 && p[k - 1].addr == p[i].addr && p[k - 1].len == p[i].len) {
+			if ((p[i].nh >> 8) < (p[k - 1].nh >> 8))
+				p[k - 1] = p[i];
+			continue;
+		}
+		p[k++] = p[i];
+	}
+	for (size_t i = 0; i < k; i++)
+		p[i].nh &= 0xff;
+	return k;
+}
+
+static uint32_t
+ref4_lookup(const struct ref4 *r, uint32_t addr)
+{
+	for (int l = 32; l >= 0; l--) {
+		struct pfx4 key = { .addr = addr & mask4((unsigned)l) };
+		struct pfx4 *f = r->n[l] ? bsearch(&key, r->byl[l], r->n[l], sizeof(key),
+		    cmp_pfx4) : NULL;
+
+		if (f != NULL)
+			return f->nh;
+	}
+	return UINT32_MAX;
+}
+
+static void
+ref4_free(struct ref4 *r)
+{
+	for (int l = 0; l <= 32; l++)
+		free(r->byl[l]);
+}
+
+/* ---- implementations ----------------------------------------------------------- */
+
+struct impls {
+	struct rt_table		*rt4, *rt6;
+	struct nh_spec		 spec[NNH];
+	struct bt_table		 bt;
+	int			 have_bt;
+#ifdef HAVE_DPDK
+	struct rte_lpm		*lpm;
+	struct rte_lpm6		*lpm6;
+#endif
+};
+
+static void
+specs_init(struct impls *im)
+{
+	for (uint32_t i = 0; i < NNH; i++) {
+		memset(&im->spec[i], 0, sizeof(im->spec[i]));
+		im->spec[i].ns_ifindex = 1 + i % 4;
+		im->spec[i].ns_flags = NHF_GATEWAY;
+		memcpy(im->spec[i].ns_gw, &i, sizeof(i));
+	}
+}
+
+static inline uint32_t
+nh_id(const struct nhop *nh)
+{
+	uint32_t v;
+
+	if (nh == NULL)
+		return UINT32_MAX;
+	memcpy(&v, nh->nh_spec.ns_gw, sizeof(v));
+	return v;
+}
+
+static size_t
+rss_bytes(void)
+{
+	long pages = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f != NULL) {
+		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return (size_t)rss * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+#ifdef HAVE_DPDK
+static int dpdk_state;		/* 0 untried, 1 up, -1 failed (process-wide: EAL is) */
+
+static size_t
+dpdk_heap_bytes(void)
+{
+	struct rte_malloc_socket_stats st;
+
+	if (rte_malloc_get_socket_stats(0, &st) != 0)
+		return 0;
+	return st.heap_allocsz_bytes;
+}
+
+static int
+dpdk_up(void)
+{
+	char *argv[] = { "smpnet-bench", "--no-huge", "--no-pci", "--no-shconf", "-l", "0",
+		"-m", "1024", "--log-level=1", "--no-telemetry", NULL };
+	cpu_set_t set;
+
+	if (dpdk_state != 0)
+		return dpdk_state > 0;
+	/* EAL pins the calling thread to lcore 0: restore our affinity afterwards. */
+	pthread_getaffinity_np(pthread_self(), sizeof(set), &set);
+	dpdk_state = rte_eal_init(10, argv) >= 0 ? 1 : -1;
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	return dpdk_state > 0;
+}
+#endif
+
+/* ---- lookup loops -------------------------------------------------------------- */
+
+enum impl_id { I_SMPNET, I_LPM, I_BT, I_N };
+static const char *const impl_name[I_N] = { "smpnet", "dpdk-rte_lpm", "bsd-trie" };
+
+struct run {
+	struct impls	*im;
+	enum impl_id	 impl;
+	int		 v6;
+	const uint32_t	*a4;		/* host order */
+	const uint32_t	*a4n;		/* network order */
+	const uint8_t	(*a6)[16];
+	_Atomic int	 stop;
+	_Atomic uint64_t total;
+	_Atomic uint64_t cpu_ns;	/* CPU time of the lookup threads */
+	uint64_t	 sink;
+};
+
+#define CHUNK 4096
+#define BURST 32	/* lookups per call (rt_lookup4_burst, rte_lpm_lookup_bulk) and per
+			 * psz read section: one receive burst */
+
+static uint64_t
+loop_smpnet4(struct run *r, size_t off, uint64_t *sink)
+{
+	const struct rt_table *rt = r->im->rt4;
+	struct nhop *nh[BURST];
+	uint64_t n = 0, acc = 0;
+
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		for (size_t i = 0; i < CHUNK; i += BURST) {
+			psz_read_enter();
+			rt_lookup4_burst(rt, &r->a4n[(off + i) & (NADDR - 1)], nh, BURST);
+			psz_read_exit();
+			for (int k = 0; k < BURST; k++)
+				acc += (uintptr_t)nh[k];
+		}
+		off += CHUNK, n += CHUNK;
+	}
+	*sink += acc;
+	return n;
+}
+
+static uint64_t
+loop_smpnet6(struct run *r, size_t off, uint64_t *sink)
+{
+	uint64_t n = 0, acc = 0;
+
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		for (size_t i = 0; i < CHUNK; i += BURST) {
+			psz_read_enter();
+			for (size_t k = 0; k < BURST; k++)
+				acc += (uintptr_t)rt_lookup6(r->im->rt6, r->a6[(off + i + k) & (NADDR - 1)]);
+			psz_read_exit();
+		}
+		off += CHUNK, n += CHUNK;
+	}
+	*sink += acc;
+	return n;
+}
+
+static uint64_t
+loop_bt(struct run *r, size_t off, uint64_t *sink)
+{
+	uint64_t n = 0, acc = 0;
+
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		for (size_t i = 0; i < CHUNK; i++)
+			acc += bt_lookup(&r->im->bt, r->a4[(off + i) & (NADDR - 1)]);
+		off += CHUNK, n += CHUNK;
+	}
+	*sink += acc;
+	return n;
+}
+
+#ifdef HAVE_DPDK
+static uint64_t
+loop_lpm(struct run *r, size_t off, uint64_t *sink)
+{
+	const struct rte_lpm *lpm = r->im->lpm;
+	uint32_t nh[BURST];
+	uint64_t n = 0, acc = 0;
+
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		for (size_t i = 0; i < CHUNK; i += BURST) {
+			const uint32_t *a = &r->a4[(off + i) & (NADDR - 1)];
+
+			/* rte_lpm_lookup per address: faster here than rte_lpm_lookup_bulk */
+			for (int k = 0; k < BURST; k++)
+				acc += rte_lpm_lookup(lpm, a[k], &nh[k]) == 0 ? nh[k] : 0;
+		}
+		off += CHUNK, n += CHUNK;
+	}
+	*sink += acc;
+	return n;
+}
+
+static uint64_t
+loop_lpm6(struct run *r, size_t off, uint64_t *sink)
+{
+	uint64_t n = 0, acc = 0;
+	uint32_t nh;
+
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		for (size_t i = 0; i < CHUNK; i++)
+			acc += rte_lpm6_lookup(r->im->lpm6, r->a6[(off + i) & (NADDR - 1)], &nh) == 0 ?
+			    nh : 0;
+		off += CHUNK, n += CHUNK;
+	}
+	*sink += acc;
+	return n;
+}
+#endif
+
+struct thr {
+	struct run	*r;
+	size_t		 off;
+	pthread_t	 th;
+};
+
+static uint64_t
+thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *
+lookup_thread(void *arg)
+{
+	struct thr *t = arg;
+	struct run *r = t->r;
+	uint64_t sink = 0, n = 0, c0 = thread_cpu_ns();
+
+	switch (r->impl) {
+	case I_SMPNET:
+		n = r->v6 ? loop_smpnet6(r, t->off, &sink) : loop_smpnet4(r, t->off, &sink);
+		break;
+	case I_BT:
+		n = loop_bt(r, t->off, &sink);
+		break;
+	case I_LPM:
+#ifdef HAVE_DPDK
+		n = r->v6 ? loop_lpm6(r, t->off, &sink) : loop_lpm(r, t->off, &sink);
+#endif
+		break;
+	default:
+		break;
+	}
+	atomic_fetch_add_explicit(&r->total, n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->cpu_ns, thread_cpu_ns() - c0, memory_order_relaxed);
+	r->sink += sink & 1;	/* racy on purpose-free: only defeats dead-code removal */
+	return NULL;
+}
+
+/* ---- writer: ~10k updates/s -------------------------------------------------- */
+
+struct writer {
+	struct run		*r;
+	const struct pfx4	*p;
+	size_t			 n;
+	_Atomic int		 stop;
+	uint64_t		 updates;
+	double			 seconds;
+	pthread_t		 th;
+};
+
+static void
+sleep_until(uint64_t t)
+{
+	struct timespec ts = { (time_t)(t / 1000000000u), (long)(t % 1000000000u) };
+
+	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
+/* Withdraw a table prefix, then announce it again (two updates). */
+static void
+writer_step(struct writer *w, const struct pfx4 *x)
+{
+	uint32_t a = htonl(x->addr);
+
+	if (w->r->impl == I_SMPNET) {
+		if (rt_delete(w->r->im->rt4, &a, x->len) == 0)
+			rt_add(w->r->im->rt4, &a, x->len, &w->r->im->spec[x->nh], 0);
+	} else if (bt_delete(&w->r->im->bt, x->addr, x->len) == 0) {
+		bt_add(&w->r->im->bt, x->addr, x->len, x->nh);
+	}
+}
+
+static void *
+writer_thread(void *arg)
+{
+	struct writer *w = arg;
+	uint64_t s = 0x5eed, t0 = bench_now_ns(), next = t0;
+
+	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
+		/* skip /8 and shorter: one such update rewrites 64K+ FIB entries */
+		const struct pfx4 *x = &w->p[rng(&s) % w->n];
+
+		if (x->len > 8) {
+			writer_step(w, x);
+			w->updates += 2;
+		}
+		next += 2 * UPDATE_NS;
+		sleep_until(next);
+	}
+	w->seconds = (double)(bench_now_ns() - t0) / 1e9;
+	return NULL;
+}
+
+/* ---- one measurement ----------------------------------------------------------- */
+
+/* Lookups per second of wall time; *per_cpu: per second of the threads' CPU time. */
+static double
+measure(struct run *r, int nthr, double seconds, struct writer *w, double *per_cpu)
+{
+	struct thr t[MAXTHR];
+	uint64_t t0, t1;
+
+	atomic_store(&r->stop, 0);
+	atomic_store(&r->total, 0);
+	atomic_store(&r->cpu_ns, 0);
+	if (w != NULL) {
+		atomic_store(&w->stop, 0);
+		w->updates = 0;
+		pthread_create(&w->th, NULL, writer_thread, w);
+	}
+	t0 = bench_now_ns();
+	for (int i = 0; i < nthr; i++) {
+		t[i].r = r;
+		t[i].off = (size_t)i * (NADDR / 2);
+		pthread_create(&t[i].th, NULL, lookup_thread, &t[i]);
+	}
+	usleep((useconds_t)(seconds * 1e6));
+	atomic_store(&r->stop, 1);
+	for (int i = 0; i < nthr; i++)
+		pthread_join(t[i].th, NULL);
+	t1 = bench_now_ns();
+	if (w != NULL) {
+		atomic_store(&w->stop, 1);
+		pthread_join(w->th, NULL);
+	}
+	*per_cpu = (double)atomic_load(&r->total) / ((double)atomic_load(&r->cpu_ns) / 1e9 + 1e-9);
+	return (double)atomic_load(&r->total) / ((double)(t1 - t0) / 1e9);
+}
+
+static int
+impl_present(const struct impls *im, enum impl_id i, int v6)
+{
+	switch (i) {
+	case I_SMPNET:
+		return 1;
+	case I_BT:
+		return !v6 && im->have_bt;
+	case I_LPM:
+#ifdef HAVE_DPDK
+		return v6 ? im->lpm6 != NULL : im->lpm != NULL;
+#else
+		return 0;
+#endif
+	default:
+		return 0;
+	}
+}
+
+static const char *
+impl_label(enum impl_id i, int v6)
+{
+	return v6 && i == I_LPM ? "dpdk-rte_lpm6" : impl_name[i];
+}
+
+/* Peers alternate within each repetition, so that a noisy stretch hits them all. */
+static void
+run_case(const struct bench_opts *o, struct run *r, const char *pattern, int nthr,
+    int writer, const struct pfx4 *p, size_t n)
+{
+	char name[64];
+	double samples[I_N][32], upd[I_N][32], cpu[I_N][32];
+	int reps = o->repeat < 32 ? o->repeat : 32;
+	struct writer w = { .r = r, .p = p, .n = n };
+
+	snprintf(name, sizeof(name), "%s%s%s-%dt", r->v6 ? "v6-" : "", pattern,
+	    writer ? "-writer" : "", nthr);
+	if (!bench_want(o, name))
+		return;
+	for (int k = 0; k < reps; k++)
+		for (int i = 0; i < I_N; i++) {
+			r->impl = (enum impl_id)i;
+			if (!impl_present(r->im, r->impl, r->v6) || (writer && i == I_LPM))
+				continue;
+			samples[i][k] = measure(r, nthr, o->seconds, writer ? &w : NULL, &cpu[i][k]);
+			upd[i][k] = writer && w.seconds > 0 ? (double)w.updates / w.seconds : 0;
+		}
+	for (int i = 0; i < I_N; i++) {
+		if (!impl_present(r->im, (enum impl_id)i, r->v6) || (writer && i == I_LPM))
+			continue;
+		bench_report_samples(o, B, name, impl_label((enum impl_id)i, r->v6),
+		    "lookups_per_s", samples[i], reps, "1/s");
+		for (int k = 0; k < reps; k++)
+			samples[i][k] /= nthr;
+		bench_report_samples(o, B, name, impl_label((enum impl_id)i, r->v6),
+		    "lookups_per_s_per_thread", samples[i], reps, "1/s");
+		bench_report_samples(o, B, name, impl_label((enum impl_id)i, r->v6),
+		    "lookups_per_cpu_s", cpu[i], reps, "1/s");
+		if (writer)
+			bench_report_samples(o, B, name, impl_name[i], "updates_per_s", upd[i],
+			    reps, "1/s");
+	}
+}
+
+/* ---- loading ------------------------------------------------------------------- */
+
+/* bytes: the structure's own count (allocated, or for smpnet its footprint with the
+ * whole tbl24); rss: resident-set growth during the load (0 if not measured). */
+static void
+report_load(const struct bench_opts *o, const char *bcase, const char *impl, double secs,
+    size_t bytes, size_t n, size_t rss)
+{
+	bench_report(o, B, bcase, impl, "load_s", secs, "s");
+	bench_report(o, B, bcase, impl, "mem_per_prefix", n ? (double)bytes / (double)n : 0, "B");
+	if (rss != 0)
+		bench_report(o, B, bcase, impl, "rss_per_prefix", n ? (double)rss / (double)n : 0,
+		    "B");
+	bench_report(o, B, bcase, impl, "prefixes", (double)n, "");
+}
+
+static int
+load_smpnet4(const struct bench_opts *o, struct impls *im, const struct pfx4 *p, size_t n)
+{
+	size_t rss0 = rss_bytes();
+	double t0 = bench_now();
+
+	if ((im->rt4 = rt_table_create(AF_INET)) == NULL)
+		return -errno;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t a = htonl(p[i].addr);
+		int rc = rt_add(im->rt4, &a, p[i].len, &im->spec[p[i].nh], RTF_DYNAMIC);
+
+		if (rc != 0)
+			return rc;
+	}
+	report_load(o, "load", "smpnet", bench_now() - t0, rt_memory(im->rt4), rt_count(im->rt4),
+	    rss_bytes() - rss0);
+	bench_report(o, B, "load", "smpnet", "fib_groups", im->rt4->rt_fib4.f_inuse, "");
+	return 0;
+}
+
+static void
+load_bt(const struct bench_opts *o, struct impls *im, const struct pfx4 *p, size_t n)
+{
+	size_t rss0 = rss_bytes();
+	double t0 = bench_now();
+
+	if (bt_init(&im->bt) != 0)
+		return;
+	im->have_bt = 1;
+	for (size_t i = 0; i < n; i++)
+		bt_add(&im->bt, p[i].addr, p[i].len, p[i].nh);
+	report_load(o, "load", "bsd-trie", bench_now() - t0, im->bt.bt_bytes, im->bt.bt_count,
+	    rss_bytes() - rss0);
+}
+
+#ifdef HAVE_DPDK
+static void
+load_lpm(const struct bench_opts *o, struct impls *im, const struct pfx4 *p, size_t n)
+{
+	struct rte_lpm_config cfg = { .max_rules = (uint32_t)n + 1024,
+		.number_tbl8s = 1 << 14 };
+	size_t h0;
+	double t0;
+
+	if (!dpdk_up())
+		return;
+	h0 = dpdk_heap_bytes();
+	t0 = bench_now();
+	if ((im->lpm = rte_lpm_create("bench_lpm", 0, &cfg)) == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (rte_lpm_add(im->lpm, p[i].addr, p[i].len == 0 ? 1 : p[i].len, p[i].nh) != 0)
+			break;
+	report_load(o, "load", "dpdk-rte_lpm", bench_now() - t0, dpdk_heap_bytes() - h0, n, 0);
+}
+#endif
+
+/* ---- correctness against the reference ---------------------------------------- */
+
+static void
+mismatch4(const struct bench_opts *o, struct impls *im, const struct ref4 *ref,
+    const uint32_t *addr, size_t n)
+{
+	size_t bad[I_N] = { 0 };
+	uint32_t want, nh;
+
+	psz_read_enter();
+	for (size_t i = 0; i < n; i++) {
+		want = ref4_lookup(ref, addr[i]);
+		bad[I_SMPNET] += nh_id(rt_lookup4(im->rt4, htonl(addr[i]))) != want;
+		if (im->have_bt)
+			bad[I_BT] += bt_lookup(&im->bt, addr[i]) != want;
+#ifdef HAVE_DPDK
+		if (im->lpm != NULL)
+			bad[I_LPM] += (rte_lpm_lookup(im->lpm, addr[i], &nh) == 0 ? nh : UINT32_MAX)
+			    != want;
+#else
+		(void)nh;
+#endif
+	}
+	psz_read_exit();
+	for (int i = 0; i < I_N; i++)
+		if (impl_present(im, (enum impl_id)i, 0))
+			bench_report(o, B, "mismatch", impl_name[i], "mismatches", (double)bad[i], "");
+}
+
+/* ---- destinations -------------------------------------------------------------- */
+
+static void
+addrs_random4(uint32_t *a, size_t n, uint64_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		a[i] = (uint32_t)rng(&seed);
+}
+
+/*
+ * Trace-like: 16384 popular destinations (inside table prefixes), drawn with a skewed
+ * (cubic) popularity, each repeated in a burst of 1..16 packets.
+ */
+static void
+addrs_trace4(uint32_t *a, size_t n, const struct pfx4 *p, size_t np, uint64_t seed)
+{
+	enum { NPOP = 16384 };
+	uint32_t *pop = malloc(NPOP * sizeof(*pop));
+
+	for (int i = 0; i < NPOP; i++) {
+		const struct pfx4 *x = &p[rng(&seed) % np];
+
+		pop[i] = x->addr | ((uint32_t)rng(&seed) & ~mask4(x->len));
+	}
+	for (size_t i = 0; i < n;) {
+		double u = (double)(rng(&seed) % 1000000) / 1e6;
+		uint32_t d = pop[(size_t)(u * u * u * NPOP)];
+
+		for (unsigned b = 1 + (unsigned)(rng(&seed) % 16); b > 0 && i < n; b--)
+			a[i++] = d;
+	}
+	free(pop);
+}
+
+static void
+to_net(uint32_t *dst, const uint32_t *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = htonl(src[i]);
+}
+
+/* ---- IPv4 ---------------------------------------------------------------------- */
+
+static void
+run_lookups4(const struct bench_opts *o, struct impls *im, const struct pfx4 *p, size_t n)
+{
+	uint32_t *a = malloc(NADDR * sizeof(*a)), *an = malloc(NADDR * sizeof(*an));
+	struct run r = { .im = im, .a4 = a, .a4n = an };
+	static const char *const pat[2] = { "random", "trace" };
+
+	for (int k = 0; k < 2; k++) {
+		if (k == 0)
+			addrs_random4(a, NADDR, 0xabcdef);
+		else
+			addrs_trace4(a, NADDR, p, n, 0x7777);
+		to_net(an, a, NADDR);
+		for (int w = 0; w < 2; w++)
+			for (int t = 1; t <= MAXTHR; t++)
+				run_case(o, &r, pat[k], t, w, p, n);
+	}
+	free(a);
+	free(an);
+}
+
+static void
+teardown(struct impls *im)
+{
+	if (im->rt4 != NULL)
+		rt_table_destroy(im->rt4);
+	if (im->rt6 != NULL)
+		rt_table_destroy(im->rt6);
+	if (im->have_bt)
+		bt_fini(&im->bt);
+#ifdef HAVE_DPDK
+	if (im->lpm != NULL)
+		rte_lpm_free(im->lpm);
+	if (im->lpm6 != NULL)
+		rte_lpm6_free(im->lpm6);
+#endif
+}
+
+static int
+run_ipv4(const struct bench_opts *o, struct impls *im)
+{
+	struct pfx4 *p = NULL;
+	size_t n = o->quick ? 0 : bgp_load(&p);
+	const char *src = "bgp";
+	struct ref4 ref;
+	uint32_t *a;
+	int rc;
+
+	if (n == 0) {
+		n = gen_table4(&p, o->quick ? 50000 : 694682, 0x5eed);
+		src = "generated";
+	}
+	n = dedup4(p, n);
+	bench_report(o, B, src, "table", "prefixes", (double)n, "");
+	if ((rc = load_smpnet4(o, im, p, n)) != 0)
+		return rc;
+	load_bt(o, im, p, n);
+#ifdef HAVE_DPDK
+	load_lpm(o, im, p, n);
+#endif
+	ref4_build(&ref, p, n);
+	a = malloc(NADDR * sizeof(*a));
+	addrs_random4(a, NADDR, 0x1234);
+	if (bench_want(o, "mismatch"))
+		mismatch4(o, im, &ref, a, o->quick ? NADDR / 8 : NADDR);
+	free(a);
+	ref4_free(&ref);
+	run_lookups4(o, im, p, n);
+	free(p);
+	return 0;
+}
+
+/* ---- IPv6 ---------------------------------------------------------------------- */
+
+static int
+cmp_pfx6(const void *a, const void *b)
+{
+	const struct pfx6 *x = a, *y = b;
+	int c = memcmp(x->addr, y->addr, 16);
+
+	return c != 0 ? c : (int)x->len - (int)y->len;
+}
+
+static size_t
+dedup6(struct pfx6 *p, size_t n)
+{
+	size_t k = 0;
+
+	qsort(p, n, sizeof(*p), cmp_pfx6);	/* same prefix: any one stays (same nh) */
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || cmp_pfx6(&p[k - 1], &p[i]) != 0)
+			p[k++] = p[i];
+	return k;
+}
+
+struct ref6 {
+	struct pfx6	*byl[129];
+	size_t		 n[129];
+};
+
+static int
+cmp_addr6(const void *a, const void *b)
+{
+	return memcmp(((const struct pfx6 *)a)->addr, ((const struct pfx6 *)b)->addr, 16);
+}
+
+static void
+ref6_build(struct ref6 *r, const struct pfx6 *p, size_t n)
+{
+	memset(r, 0, sizeof(*r));
+	for (size_t i = 0; i < n; i++)
+		r->n[p[i].len]++;
+	for (int l = 0; l <= 128; l++) {
+		r->byl[l] = malloc((r->n[l] + 1) * sizeof(struct pfx6));
+		r->n[l] = 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		r->byl[p[i].len][r->n[p[i].len]++] = p[i];
+	for (int l = 0; l <= 128; l++)
+		qsort(r->byl[l], r->n[l], sizeof(struct pfx6), cmp_addr6);
+}
+
+static uint32_t
+ref6_lookup(const struct ref6 *r, const uint8_t *a)
+{
+	struct pfx6 key;
+
+	for (int l = 128; l >= 0; l--) {
+		if (r->n[l] == 0)
+			continue;
+		memcpy(key.addr, a, 16);
+		for (int b = l; b < 128; b++)
+			key.addr[b >> 3] &= (uint8_t)~(0x80 >> (b & 7));
+		struct pfx6 *f = bsearch(&key, r->byl[l], r->n[l], sizeof(key), cmp_addr6);
+
+		if (f != NULL)
+			return f->nh;
+	}
+	return UINT32_MAX;
+}
+
+static void
+ref6_free(struct ref6 *r)
+{
+	for (int l = 0; l <= 128; l++)
+		free(r->byl[l]);
+}
+
+/* Half inside a random table prefix (random host bits), half anywhere in 2000::/7. */
+static void
+addrs6(uint8_t (*a)[16], size_t n, const struct pfx6 *p, size_t np, int trace, uint64_t s)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (int k = 0; k < 16; k++)
+			a[i][k] = (uint8_t)rng(&s);
+		a[i][0] = (uint8_t)(0x20 | (a[i][0] & 1));
+		a[i][1] &= 0x0f;
+		if (rng(&s) % 2) {
+			const struct pfx6 *x = &p[rng(&s) % np];
+
+			for (unsigned b = 0; b < x->len; b++)
+				a[i][b >> 3] = (uint8_t)((a[i][b >> 3] & ~(0x80 >> (b & 7))) |
+				    (x->addr[b >> 3] & (0x80 >> (b & 7))));
+		}
+	}
+	if (!trace)
+		return;
+	/* trace: reuse the first 16384 as popular destinations, skewed, in bursts */
+	for (size_t i = 16384; i < n;) {
+		double u = (double)(rng(&s) % 1000000) / 1e6;
+		size_t d = (size_t)(u * u * u * 16384);
+
+		for (unsigned b = 1 + (unsigned)(rng(&s) % 16); b > 0 && i < n; b--)
+			memcpy(a[i++], a[d], 16);
+	}
+}
+
+static int
+load6(const struct bench_opts *o, struct impls *im, const struct pfx6 *p, size_t n)
+{
+	size_t rss0 = rss_bytes();
+	double t0 = bench_now();
+
+	if ((im->rt6 = rt_table_create(AF_INET6)) == NULL)
+		return -errno;
+	for (size_t i = 0; i < n; i++)
+		if (rt_add(im->rt6, p[i].addr, p[i].len, &im->spec[p[i].nh], 0) != 0)
+			return -EINVAL;
+	report_load(o, "v6-load", "smpnet", bench_now() - t0, rt_memory(im->rt6),
+	    rt_count(im->rt6), rss_bytes() - rss0);
+#ifdef HAVE_DPDK
+	struct rte_lpm6_config cfg = { .max_rules = (uint32_t)n + 1024,
+		.number_tbl8s = 1 << 18 };
+	size_t h0;
+
+	if (!dpdk_up())
+		return 0;
+	h0 = dpdk_heap_bytes();
+	t0 = bench_now();
+	if ((im->lpm6 = rte_lpm6_create("bench_lpm6", 0, &cfg)) == NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (rte_lpm6_add(im->lpm6, p[i].addr, p[i].len == 0 ? 1 : p[i].len, p[i].nh) != 0)
+			break;
+	report_load(o, "v6-load", "dpdk-rte_lpm6", bench_now() - t0, dpdk_heap_bytes() - h0, n,
+	    0);
+#endif
+	return 0;
+}
+
+static void
+mismatch6(const struct bench_opts *o, struct impls *im, const struct ref6 *ref,
+    uint8_t (*a)[16], size_t n)
+{
+	size_t bad[I_N] = { 0 };
+	uint32_t want, nh;
+
+	psz_read_enter();
+	for (size_t i = 0; i < n; i++) {
+		want = ref6_lookup(ref, a[i]);
+		bad[I_SMPNET] += nh_id(rt_lookup(im->rt6, a[i])) != want;
+#ifdef HAVE_DPDK
+		if (im->lpm6 != NULL)
+			bad[I_LPM] += (rte_lpm6_lookup(im->lpm6, a[i], &nh) == 0 ? nh : UINT32_MAX)
+			    != want;
+#else
+		(void)nh;
+#endif
+	}
+	psz_read_exit();
+	for (int i = 0; i < I_N; i++)
+		if (impl_present(im, (enum impl_id)i, 1))
+			bench_report(o, B, "v6-mismatch", impl_label((enum impl_id)i, 1), "mismatches",
+			    (double)bad[i], "");
+}
+
+static int
+run_ipv6(const struct bench_opts *o, struct impls *im)
+{
+	struct pfx6 *p = NULL;
+	size_t n = gen_table6(&p, o->quick ? 5000 : 40000, 0x6666);
+	uint8_t (*a)[16] = malloc(NADDR * 16);
+	struct run r = { .im = im, .v6 = 1 };
+	struct ref6 ref;
+	int rc;
+
+	n = dedup6(p, n);
+	bench_report(o, B, "v6-generated", "table", "prefixes", (double)n, "");
+	if ((rc = load6(o, im, p, n)) != 0)
+		return rc;
+	ref6_build(&ref, p, n);
+	addrs6(a, NADDR, p, n, 0, 0x9999);
+	if (bench_want(o, "mismatch"))
+		mismatch6(o, im, &ref, a, o->quick ? NADDR / 16 : NADDR / 4);
+	ref6_free(&ref);
+	r.a6 = (const uint8_t (*)[16])a;
+	for (int t = 1; t <= MAXTHR; t++)
+		run_case(o, &r, "random", t, 0, NULL, 0);
+	addrs6(a, NADDR, p, n, 1, 0x4444);
+	for (int t = 1; t <= MAXTHR; t++)
+		run_case(o, &r, "trace", t, 0, NULL, 0);
+	free(a);
+	free(p);
+	return 0;
+}
+
+/* ---- entry --------------------------------------------------------------------- */
+
+static int
+bench_route_run(const struct bench_opts *o)
+{
+	struct impls *im = calloc(1, sizeof(*im));
+	int rc;
+
+	if (im == NULL)
+		return -ENOMEM;
+	specs_init(im);
+	rc = run_ipv4(o, im);
+	if (rc == 0)
+		rc = run_ipv6(o, im);
+	teardown(im);
+	free(im);
+	return rc;
+}
+
+const struct bench bench_route = {
+	.name = "route",
+	.help = "longest-prefix match on the BGP table: smpnet vs rte_lpm, rte_lpm6, BSD trie",
+	.run = bench_route_run,
+};
