@@ -57,7 +57,6 @@ psz_defer_run(struct rcu_head *rh)
 #ifdef PSZ_TSAN
 	__tsan_acquire(h);		/* the deferring thread's writes (psz_defer) */
 	__tsan_acquire(&psz_tsan_sync);
-	__tsan_acquire(h);	/* pairs with the release in psz_defer() */
 #endif
 	h->ph_fn(h);
 #ifdef PSZ_TSAN
@@ -70,9 +69,7 @@ psz_defer(struct psz_head *head, void (*fn)(struct psz_head *))
 {
 	head->ph_fn = fn;
 #ifdef PSZ_TSAN
-	/* liburcu's callback queue is not instrumented: order the deferrer's writes
-	 * before the callback (pairs with the acquire in psz_defer_run()). */
-	__tsan_release(head);
+	__tsan_release(head);		/* TSan cannot see call_rcu's hand-off */
 #endif
 	urcu_memb_call_rcu(&head->ph_rcu, psz_defer_run);
 }
