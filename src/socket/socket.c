@@ -303,9 +303,42 @@ so_accept_try(struct socket *so, struct smpnet_completion *c)
 	n->so_accnext = NULL;
 	atomic_fetch_sub_explicit(&so->so_rcv.sb_records, 1, memory_order_relaxed);
 	*(struct smpnet_socket **)c->sc_msg = (struct smpnet_socket *)(void *)n;
-	if (c->sc_addr != NULL && n->so_proto->pr_peeraddr != NULL)
+	if (c->sc_addr != NULL && n->so_proto->pr_peeraddr != NULL) {
+		kmutex_enter(&n->so_lock);	/* order: listener, then its connection */
 		(void)n->so_proto->pr_peeraddr(n, c->sc_addr, c->sc_addrlen);
+		kmutex_exit(&n->so_lock);
+	}
 	return 0;
+}
+
+/*
+ * One stream receive attempt under so_lock: up to the buffers' size from the byte chain
+ * sb_mb (a partial read leaves the rest), or -EAGAIN / EOF / error when it is empty.
+ */
+static ssize_t
+so_rcv_stream(struct socket *so, struct msghdr *msg, int flags)
+{
+	struct sockbuf *sb = &so->so_rcv;
+	size_t want = iov_total(msg), have, n;
+
+	KMUTEX_ASSERT_HELD(&so->so_lock);
+	if (sb->sb_mb == NULL)
+		return so_rcv_empty(so);
+	have = (size_t)m_length(sb->sb_mb, NULL);
+	n = so_copyout(sb->sb_mb, 0, want < have ? want : have, msg);
+	msg->msg_flags = 0;
+	msg->msg_namelen = 0;
+	msg->msg_controllen = 0;
+	if (flags & MSG_PEEK)
+		return (ssize_t)n;
+	if (n == have) {
+		m_freem(sb->sb_mb);
+		sb->sb_mb = sb->sb_mbtail = NULL;
+	} else
+		m_adj(sb->sb_mb, (int)n);
+	/* relaxed: a budget; so_lock orders the chain */
+	atomic_fetch_sub_explicit(&sb->sb_cc, (uint32_t)n, memory_order_relaxed);
+	return (ssize_t)n;
 }
 
 static ssize_t
@@ -313,7 +346,70 @@ so_try(struct socket *so, struct smpnet_completion *c)
 {
 	if (c->sc_op == SC_OP_ACCEPT)
 		return so_accept_try(so, c);
+	if (!(so->so_proto->pr_flags & PR_ATOMIC))
+		return so_rcv_stream(so, c->sc_msg, c->sc_flags);
 	return so_rcv_dgram(so, c->sc_msg, c->sc_flags);
+}
+
+/* Wake whoever waits on so's receive side (caller holds so_lock: no race with them). */
+static void
+so_rx_wakeup_locked(struct socket *so)
+{
+	KMUTEX_ASSERT_HELD(&so->so_lock);
+	if (atomic_load_explicit(&so->so_rwant, memory_order_relaxed) != 0)
+		so_rx_kick(so);
+}
+
+int
+sbappend_stream(struct socket *so, struct mbuf *m)
+{
+	struct sockbuf *sb = &so->so_rcv;
+	uint32_t len = (uint32_t)m_length(m, NULL);
+
+	KMUTEX_ASSERT_HELD(&so->so_lock);
+	if (so_state(so) & SS_CANTRCVMORE) {
+		m_freem(m);
+		return -EPIPE;
+	}
+	if (!sb_charge(sb, len)) {
+		m_freem(m);
+		atomic_fetch_add_explicit(&sb->sb_drops, 1, memory_order_relaxed);
+		return -ENOBUFS;
+	}
+	if (sb->sb_mb == NULL)
+		sb->sb_mb = m;
+	else
+		m_cat(sb->sb_mbtail, m);
+	while (m->m_next != NULL)
+		m = m->m_next;
+	sb->sb_mbtail = m;
+	so_rx_wakeup_locked(so);
+	return 0;
+}
+
+int
+so_accept_enqueue(struct socket *head, struct socket *so)
+{
+	struct socket **pp;
+
+	KMUTEX_ASSERT_HELD(&head->so_lock);
+	if (!(so_state(head) & SS_LISTENING) || (so_state(head) & SS_CLOSED))
+		return -ECONNREFUSED;
+	for (pp = &head->so_accq; *pp != NULL; pp = &(*pp)->so_accnext)
+		continue;
+	*pp = so;
+	so->so_accnext = NULL;
+	atomic_fetch_add_explicit(&head->so_rcv.sb_records, 1, memory_order_relaxed);
+	so_rx_wakeup_locked(head);
+	return 0;
+}
+
+void
+so_set_state(struct socket *so, uint32_t set, uint32_t clear)
+{
+	so_state_set(so, set);
+	so_state_clear(so, clear);
+	so_rx_wakeup_locked(so);
 }
 
 static void
@@ -473,11 +569,11 @@ smpnet_recvmsg_async(struct smpnet_socket *s, struct msghdr *msg, int flags,
 	return r;
 }
 
-int
-smpnet_accept_async(struct smpnet_socket *s, struct smpnet_socket **out,
-    struct sockaddr *addr, socklen_t *len, struct smpnet_completion *c)
+/* accept_async with receive flags (MSG_DONTWAIT from the blocking layer). */
+static int
+so_accept_start(struct socket *so, struct smpnet_socket **out, struct sockaddr *addr,
+    socklen_t *len, struct smpnet_completion *c, int flags)
 {
-	struct socket *so = so_of(s);
 	ssize_t r;
 
 	if (out == NULL || c == NULL || c->sc_fn == NULL || (addr != NULL && len == NULL))
@@ -488,7 +584,7 @@ smpnet_accept_async(struct smpnet_socket *s, struct smpnet_socket **out,
 	c->sc_msg = out;
 	c->sc_addr = addr;
 	c->sc_addrlen = len;
-	c->sc_flags = 0;
+	c->sc_flags = flags;
 	so_enter(so);
 	if (!(so_state(so) & SS_LISTENING))
 		r = -EINVAL;
@@ -496,6 +592,13 @@ smpnet_accept_async(struct smpnet_socket *s, struct smpnet_socket **out,
 		r = so_async_start(so, c);
 	so_exit(so);
 	return (int)r;
+}
+
+int
+smpnet_accept_async(struct smpnet_socket *s, struct smpnet_socket **out,
+    struct sockaddr *addr, socklen_t *len, struct smpnet_completion *c)
+{
+	return so_accept_start(so_of(s), out, addr, len, c, 0);
 }
 
 int
@@ -657,9 +760,7 @@ smpnet_accept(struct smpnet_socket *s, struct smpnet_socket **out, struct sockad
 	int r;
 
 	so_waiter_init(&w);
-	if (so_nbio(so, 0))
-		w.sw_c.sc_flags = MSG_DONTWAIT;
-	r = smpnet_accept_async(s, out, addr, len, &w.sw_c);
+	r = so_accept_start(so, out, addr, len, &w.sw_c, so_nbio(so, 0) ? MSG_DONTWAIT : 0);
 	if (r == -EINPROGRESS)
 		r = (int)so_waiter_wait(so, &w, so->so_rcvtimeo);
 	so_waiter_fini(&w);

@@ -165,6 +165,22 @@ _Static_assert(offsetof(struct socket, so_lock) % CACHE_LINE == 0,
  */
 int sbappend_record(struct socket *so, struct mbuf *m, bool processed);
 
+/*
+ * Stream mode: append m (a chain of bytes, no packet header needed) to so's byte buffer
+ * and wake receivers.  Consumes m.  0, -ENOBUFS (over SO_RCVBUF: m freed, counted),
+ * -EPIPE (shut down for reading).  so_lock held (the stream protocol's PCB lock).
+ */
+int sbappend_stream(struct socket *so, struct mbuf *m);
+
+/*
+ * Put a new connection so on listener head's accept queue and wake acceptors.  0 or
+ * -ECONNREFUSED (head not listening or closed).  head's so_lock held.
+ */
+int so_accept_enqueue(struct socket *head, struct socket *so);
+
+/* Set then clear SS_* bits and wake receivers (connected, EOF...).  so_lock held. */
+void so_set_state(struct socket *so, uint32_t set, uint32_t clear);
+
 /* True if so's receive buffer has no room for len more bytes (early-drop check). */
 bool sbspace_full(struct socket *so, uint32_t len);
 
@@ -178,7 +194,11 @@ struct vnet *smpnet_vnet_of(const struct smpnet *st);
 /* The wire pair a stack owns (smpnet_wire_pair), or NULL; for tests and benchmarks. */
 struct wire *smpnet_wire_of(const struct smpnet *st);
 
-/* Protocol registry of a stack (src/socket/smpnet.c). */
+/*
+ * Protocol registry of a stack (src/socket/smpnet.c): the built-in protocols register at
+ * smpnet_create(); another (a test's) must register before the stack's first socket.
+ * 0 or -ENOSPC.
+ */
 int smpnet_proto_register(struct smpnet *st, const struct protosw *pr, void *pstate);
 const struct protosw *smpnet_proto_find(struct smpnet *st, int family, int type,
     int protocol, void **pstate);
