@@ -377,12 +377,11 @@ sbappend_stream(struct socket *so, struct mbuf *m)
 		return -ENOBUFS;
 	}
 	if (sb->sb_mb == NULL)
-		sb->sb_mb = m;
+		sb->sb_mb = sb->sb_mbtail = m;
 	else
-		m_cat(sb->sb_mbtail, m);
-	while (m->m_next != NULL)
-		m = m->m_next;
-	sb->sb_mbtail = m;
+		m_cat(sb->sb_mbtail, m);	/* may copy m into the tail and free it */
+	while (sb->sb_mbtail->m_next != NULL)
+		sb->sb_mbtail = sb->sb_mbtail->m_next;
 	so_rx_wakeup_locked(so);
 	return 0;
 }
