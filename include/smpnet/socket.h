@@ -58,8 +58,10 @@ SMPNET_API struct smpnet_socket *smpnet_socket(struct smpnet *st, int domain, in
  * returns, no callback of this socket is running on another thread (it waits for one in
  * progress) and none will be called.  Returns 0.  The pointer must not be used after the
  * call.  May be called from a completion callback (of this or another socket; it must
- * not wait for a callback that waits for it).  Every socket must be closed before its
- * stack is destroyed.
+ * not wait for a callback that waits for it).  A thread blocked in a receive or accept
+ * on the socket returns -ECANCELED; any other call must not race the close (the caller
+ * orders them, e.g. with shutdown(SHUT_RD) first).  Every socket must be closed before
+ * its stack is destroyed.
  */
 SMPNET_API int smpnet_close(struct smpnet_socket *so);
 
