@@ -32,7 +32,8 @@ if [ "${SMPNET_TEST_QUICK:-0}" != 1 ]; then
 		suite build-asan unit stress
 
 	setup build-tsan -Db_sanitize=thread || exit 1
-	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" suite build-tsan stress
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
+		suite build-tsan stress
 
 	CC=clang setup build-fuzz -Dfuzz=true -Db_lundef=false || exit 1
 	suite build-fuzz fuzz

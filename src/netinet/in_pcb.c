@@ -1,0 +1,664 @@
+/*
+ * in_pcb.c - PCB tables: liburcu cds_lfht hashes for exact 4-tuples and bound groups,
+ * SO_REUSEPORT groups with RCU member arrays, lock-free ephemeral port allocation.
+ * Design, invariants and calling contexts: in_pcb.h.
+ *
+ * Why cds_lfht: a well-kept lock-free RCU hash table (Triplett/McKenney/Walpole's
+ * "resizable, scalable, concurrent hash tables via relativistic programming" design)
+ * with lockless lookups, an atomic add_unique (our "claim this port" primitive) and
+ * lazy resizing, so one table serves ten PCBs or a million.
+ *
+ * Words: "group" = the PCBs bound to one (family, laddr, lport); "recv array" = its
+ * unconnected members, the ones wildcard/bound lookups may pick; "conn record" = a
+ * small node carrying a connected PCB's exact key in the conn table (allocated per
+ * connect and freed after a grace period, because cds_lfht nodes must not be reused
+ * before one).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "kern/kassert.h"
+#include "kern/kern.h"
+#include "kern/ktime.h"
+#include "kern/pcpu.h"
+#include "netinet/in_pcb.h"
+
+static const struct klock_class inpcb_group_class = { "inpcb_group" };
+
+/*
+ * ThreadSanitizer cannot see liburcu-cds's publication (rcu_assign_pointer inside an
+ * uninstrumented library): tell it that initialising a node happens before its lookup.
+ */
+#ifdef PSZ_TSAN
+#define TSAN_PUBLISH(p)		__tsan_release(p)
+#define TSAN_OBSERVE(p)		__tsan_acquire(p)
+#else
+#define TSAN_PUBLISH(p)		do { } while (0)
+#define TSAN_OBSERVE(p)		do { } while (0)
+#endif
+
+#define INPCB_RETRIES	64
+
+struct inpcb_members {
+	struct psz_head		 im_psz;
+	uint32_t		 im_n;		/* [I] */
+	struct inpcb		*im_m[];	/* [I] */
+};
+
+struct inpcb_group {
+	struct cds_lfht_node	 g_node;	/* [R] node in the bound table */
+	struct inpcb_key	 g_key;		/* [I] */
+	struct kspin		 g_lock;
+	bool			 g_dead;	/* [L g_lock] removed from the table */
+	bool			 g_reuseport;	/* [I] every member has INP_REUSEPORT */
+	uint32_t		 g_count;	/* [L g_lock] members */
+	uint32_t		 g_cap;		/* [L g_lock] */
+	struct inpcb		**g_all;	/* [L g_lock] members */
+	_Atomic(struct inpcb_members *) g_recv;	/* [R, W g_lock] unconnected members */
+	struct psz_head		 g_psz;
+};
+
+struct inpcb_conn {
+	struct cds_lfht_node	 c_node;	/* [R] node in the conn table */
+	struct inpcb_key	 c_key;		/* [I] */
+	struct inpcb		*c_inp;		/* [I] */
+	struct psz_head		 c_psz;
+};
+
+struct eph_cursor {
+	_Atomic uint32_t	 ec_next;	/* [c] or [a] on the foreign slot */
+};
+
+struct inpcbtable {
+	struct cds_lfht		*t_conn;	/* [I] exact 4-tuples */
+	struct cds_lfht		*t_bound;	/* [I] bound groups */
+	struct kern		*t_kern;	/* [I] */
+	uint16_t		 t_eph_lo;	/* [I] host order */
+	uint16_t		 t_eph_hi;	/* [I] */
+	uint64_t		 t_seed;	/* [I] hash seed */
+	void			*t_cursor;	/* [I] per-CPU struct eph_cursor */
+};
+
+/* ---- keys ---- */
+
+static uint64_t
+key_hash(const struct inpcbtable *t, const struct inpcb_key *k)
+{
+	uint64_t w[5], h = t->t_seed;
+
+	memcpy(w, k, sizeof(w));
+	for (int i = 0; i < 5; i++) {
+		h ^= w[i];
+		h *= 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+static void
+key_bound(struct inpcb_key *k, int family, const union inpcb_addr *laddr, uint16_t lport)
+{
+	memset(k, 0, sizeof(*k));
+	k->ik_family = (uint8_t)family;
+	k->ik_lport = lport;
+	if (laddr != NULL)
+		k->ik_laddr = *laddr;
+}
+
+static bool
+addr_any(const union inpcb_addr *a)
+{
+	return (a->ia_q[0] | a->ia_q[1]) == 0;
+}
+
+static int
+match_group(struct cds_lfht_node *node, const void *key)
+{
+	struct inpcb_group *g = caa_container_of(node, struct inpcb_group, g_node);
+
+	TSAN_OBSERVE(g);
+	return memcmp(&g->g_key, key, sizeof(g->g_key)) == 0;
+}
+
+static int
+match_conn(struct cds_lfht_node *node, const void *key)
+{
+	struct inpcb_conn *c = caa_container_of(node, struct inpcb_conn, c_node);
+
+	TSAN_OBSERVE(c);
+	return memcmp(&c->c_key, key, sizeof(c->c_key)) == 0;
+}
+
+static struct inpcb_group *
+group_find(struct inpcbtable *t, const struct inpcb_key *k)
+{
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *n;
+
+	KASSERT(psz_read_held());
+	cds_lfht_lookup(t->t_bound, (unsigned long)key_hash(t, k), match_group, k, &it);
+	n = cds_lfht_iter_get_node(&it);
+	return n != NULL ? caa_container_of(n, struct inpcb_group, g_node) : NULL;
+}
+
+static struct inpcb_conn *
+conn_find(struct inpcbtable *t, const struct inpcb_key *k)
+{
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *n;
+
+	KASSERT(psz_read_held());
+	cds_lfht_lookup(t->t_conn, (unsigned long)key_hash(t, k), match_conn, k, &it);
+	n = cds_lfht_iter_get_node(&it);
+	return n != NULL ? caa_container_of(n, struct inpcb_conn, c_node) : NULL;
+}
+
+/* ---- groups ---- */
+
+static void
+members_free(struct psz_head *ph)
+{
+	free(container_of(ph, struct inpcb_members, im_psz));
+}
+
+/* Rebuild and publish the recv array from g_all (g_lock held).  -ENOMEM. */
+static int
+group_publish(struct inpcb_group *g)
+{
+	struct inpcb_members *nm, *old;
+	uint32_t n = 0;
+
+	KSPIN_ASSERT_HELD(&g->g_lock);
+	if ((nm = malloc(sizeof(*nm) + g->g_count * sizeof(nm->im_m[0]))) == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < g->g_count; i++)
+		if (!atomic_load_explicit(&g->g_all[i]->inp_connected, memory_order_relaxed))
+			nm->im_m[n++] = g->g_all[i];
+	nm->im_n = n;
+	old = atomic_load_explicit(&g->g_recv, memory_order_relaxed);
+	psz_publish(&g->g_recv, nm);	/* release: pairs with psz_deref in lookups */
+	if (old != NULL)
+		psz_defer(&old->im_psz, members_free);
+	return 0;
+}
+
+static int
+group_add(struct inpcb_group *g, struct inpcb *inp)
+{
+	if (g->g_count == g->g_cap) {
+		uint32_t cap = g->g_cap ? g->g_cap * 2 : 2;
+		struct inpcb **a = realloc(g->g_all, cap * sizeof(*a));
+
+		if (a == NULL)
+			return -ENOMEM;
+		g->g_all = a;
+		g->g_cap = cap;
+	}
+	g->g_all[g->g_count++] = inp;
+	return 0;
+}
+
+static void
+group_free_now(struct inpcb_group *g)
+{
+	struct inpcb_members *m = atomic_load_explicit(&g->g_recv, memory_order_relaxed);
+
+	free(m);
+	free(g->g_all);
+	kspin_fini(&g->g_lock);
+	free(g);
+}
+
+static void
+group_free_rcu(struct psz_head *ph)
+{
+	group_free_now(container_of(ph, struct inpcb_group, g_psz));
+}
+
+static struct inpcb_group *
+group_new(struct inpcbtable *t, const struct inpcb_key *k, struct inpcb *inp, unsigned opts)
+{
+	struct inpcb_group *g = calloc(1, sizeof(*g));
+
+	if (g == NULL)
+		return NULL;
+	if (kspin_init(&g->g_lock, t->t_kern, &inpcb_group_class) != 0) {
+		free(g);
+		return NULL;
+	}
+	g->g_key = *k;
+	g->g_reuseport = (opts & INP_REUSEPORT) != 0;
+	kspin_enter(&g->g_lock);
+	if (group_add(g, inp) != 0 || group_publish(g) != 0) {
+		kspin_exit(&g->g_lock);
+		group_free_now(g);
+		return NULL;
+	}
+	kspin_exit(&g->g_lock);
+	return g;
+}
+
+/* Join an existing group (read section held): 0, -EADDRINUSE, -EAGAIN (dead), -ENOMEM. */
+static int
+group_join_existing(struct inpcb_group *g, struct inpcb *inp, unsigned opts)
+{
+	int r = 0;
+
+	kspin_enter(&g->g_lock);
+	if (g->g_dead)
+		r = -EAGAIN;
+	else if (!g->g_reuseport || !(opts & INP_REUSEPORT))
+		r = -EADDRINUSE;
+	else if ((r = group_add(g, inp)) == 0 && (r = group_publish(g)) != 0)
+		g->g_count--;
+	kspin_exit(&g->g_lock);
+	return r;
+}
+
+/* Claim k for inp: create the group or join it.  0, -EADDRINUSE, -ENOMEM. */
+static int
+group_join(struct inpcbtable *t, const struct inpcb_key *k, struct inpcb *inp,
+    unsigned opts)
+{
+	struct inpcb_group *g = NULL, *cur;
+	struct cds_lfht_node *n;
+	int r = -EADDRINUSE;
+
+	for (int i = 0; i < INPCB_RETRIES; i++) {
+		if (g == NULL && (g = group_new(t, k, inp, opts)) == NULL)
+			return -ENOMEM;
+		TSAN_PUBLISH(g);
+		psz_read_enter();
+		n = cds_lfht_add_unique(t->t_bound, (unsigned long)key_hash(t, k), match_group,
+		    k, &g->g_node);
+		if (n == &g->g_node) {
+			psz_read_exit();
+			inp->inp_group = g;
+			return 0;
+		}
+		cur = caa_container_of(n, struct inpcb_group, g_node);
+		r = group_join_existing(cur, inp, opts);
+		psz_read_exit();
+		if (r == 0)
+			inp->inp_group = cur;
+		if (r != -EAGAIN)
+			break;
+	}
+	if (g != NULL)
+		group_free_now(g);	/* never published */
+	return r == -EAGAIN ? -EADDRINUSE : r;
+}
+
+/* Remove inp from its group; the last member kills and unlinks the group. */
+static void
+group_leave(struct inpcbtable *t, struct inpcb *inp)
+{
+	struct inpcb_group *g = inp->inp_group;
+	bool dead = false;
+
+	kspin_enter(&g->g_lock);
+	for (uint32_t i = 0; i < g->g_count; i++) {
+		if (g->g_all[i] == inp) {
+			g->g_all[i] = g->g_all[--g->g_count];
+			break;
+		}
+	}
+	if (g->g_count == 0) {
+		g->g_dead = dead = true;
+		psz_read_enter();
+		(void)cds_lfht_del(t->t_bound, &g->g_node);
+		psz_read_exit();
+	} else
+		(void)group_publish(g);
+	kspin_exit(&g->g_lock);
+	inp->inp_group = NULL;
+	if (dead)
+		psz_defer(&g->g_psz, group_free_rcu);
+}
+
+/* Republish inp's group after its connected state changed. */
+static void
+group_refresh(struct inpcb_group *g)
+{
+	kspin_enter(&g->g_lock);
+	(void)group_publish(g);
+	kspin_exit(&g->g_lock);
+}
+
+/* ---- table ---- */
+
+struct inpcbtable *
+in_pcbtable_create(struct kern *k, uint16_t eph_lo, uint16_t eph_hi,
+    unsigned long size_hint)
+{
+	struct inpcbtable *t;
+	unsigned long init = 64;
+	int ncpu = kern_ncpu(k);
+
+	if (eph_lo == 0 || eph_lo > eph_hi) {
+		errno = EINVAL;
+		return NULL;
+	}
+	while (init < size_hint && init < (1ul << 22))
+		init <<= 1;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	t->t_kern = k;
+	t->t_eph_lo = eph_lo;
+	t->t_eph_hi = eph_hi;
+	t->t_seed = ((uintptr_t)t * 0x9e3779b97f4a7c15ull) ^ ktime_mono();
+	t->t_conn = cds_lfht_new_flavor(init, 64, 0, CDS_LFHT_AUTO_RESIZE |
+	    CDS_LFHT_ACCOUNTING, &urcu_memb_flavor, NULL);
+	t->t_bound = cds_lfht_new_flavor(init, 64, 0, CDS_LFHT_AUTO_RESIZE |
+	    CDS_LFHT_ACCOUNTING, &urcu_memb_flavor, NULL);
+	t->t_cursor = pcpu_alloc(k, sizeof(struct eph_cursor));
+	if (t->t_conn == NULL || t->t_bound == NULL || t->t_cursor == NULL) {
+		in_pcbtable_destroy(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (int s = 0; s <= ncpu; s++) {
+		struct eph_cursor *c = pcpu_at(t->t_cursor, sizeof(*c), s);
+		uint32_t span = (uint32_t)(eph_hi - eph_lo) + 1;
+
+		atomic_init(&c->ec_next, span * (uint32_t)s / (uint32_t)(ncpu + 1));
+	}
+	return t;
+}
+
+void
+in_pcbtable_destroy(struct inpcbtable *t)
+{
+	if (t == NULL)
+		return;
+	psz_barrier();
+	if (t->t_conn != NULL)
+		(void)cds_lfht_destroy(t->t_conn, NULL);
+	if (t->t_bound != NULL)
+		(void)cds_lfht_destroy(t->t_bound, NULL);
+	pcpu_free(t->t_cursor);
+	free(t);
+}
+
+void
+in_pcbtable_counts(struct inpcbtable *t, unsigned long *groups, unsigned long *conns)
+{
+	long before, after;
+
+	psz_read_enter();
+	cds_lfht_count_nodes(t->t_bound, &before, groups, &after);
+	cds_lfht_count_nodes(t->t_conn, &before, conns, &after);
+	psz_read_exit();
+}
+
+/* ---- PCBs ---- */
+
+struct inpcb *
+in_pcballoc(struct inpcbtable *t, int family, void *owner)
+{
+	struct inpcb *inp = calloc(1, sizeof(*inp));
+
+	if (inp == NULL)
+		return NULL;
+	inp->inp_key.ik_family = (uint8_t)family;
+	inp->inp_table = t;
+	inp->inp_owner = owner;
+	return inp;
+}
+
+/* Specific-after-wildcard overlap: (ANY, lport) taken and no REUSEADDR. */
+static bool
+bind_overlaps(struct inpcbtable *t, const struct inpcb_key *k, unsigned opts)
+{
+	struct inpcb_key wk;
+	bool taken;
+
+	if (addr_any(&k->ik_laddr) || (opts & (INP_REUSEADDR | INP_REUSEPORT)))
+		return false;
+	key_bound(&wk, k->ik_family, NULL, k->ik_lport);
+	psz_read_enter();
+	taken = group_find(t, &wk) != NULL;
+	psz_read_exit();
+	return taken;
+}
+
+/* Next candidate ephemeral port (host order) from the caller's per-CPU cursor. */
+static uint16_t
+eph_next(struct inpcbtable *t)
+{
+	int ncpu = kern_ncpu(t->t_kern), slot = kcpu_slot(t->t_kern, ncpu);
+	struct eph_cursor *c = pcpu_at(t->t_cursor, sizeof(*c), slot);
+	uint32_t span = (uint32_t)(t->t_eph_hi - t->t_eph_lo) + 1, v;
+
+	if (slot == ncpu)	/* foreign slot: shared, atomic */
+		v = atomic_fetch_add_explicit(&c->ec_next, 1, memory_order_relaxed);
+	else {			/* own slot: relaxed load + store (pcpu.h) */
+		v = atomic_load_explicit(&c->ec_next, memory_order_relaxed);
+		atomic_store_explicit(&c->ec_next, v + 1, memory_order_relaxed);
+	}
+	return (uint16_t)(t->t_eph_lo + v % span);
+}
+
+static int
+bind_ephemeral(struct inpcb *inp, struct inpcb_key *k)
+{
+	struct inpcbtable *t = inp->inp_table;
+	uint32_t span = (uint32_t)(t->t_eph_hi - t->t_eph_lo) + 1;
+
+	for (uint32_t i = 0; i < span; i++) {
+		int r;
+
+		k->ik_lport = htons(eph_next(t));
+		if (bind_overlaps(t, k, 0))
+			continue;
+		if ((r = group_join(t, k, inp, 0)) != -EADDRINUSE)
+			return r;
+	}
+	return -EAGAIN;
+}
+
+int
+in_pcbbind(struct inpcb *inp, int family, const union inpcb_addr *laddr, uint16_t lport,
+    unsigned opts)
+{
+	struct inpcb_key k;
+	int r;
+
+	if (inp->inp_group != NULL || atomic_load_explicit(&inp->inp_connected,
+	    memory_order_relaxed))
+		return -EINVAL;
+	key_bound(&k, family, laddr, lport);
+	inp->inp_opts = opts;
+	if (lport == 0)
+		r = bind_ephemeral(inp, &k);
+	else if (bind_overlaps(inp->inp_table, &k, opts))
+		r = -EADDRINUSE;
+	else
+		r = group_join(inp->inp_table, &k, inp, opts);
+	if (r == 0)
+		inp->inp_key = k;
+	return r;
+}
+
+/* Insert an exact key for inp (owner's lock).  0 or -EADDRINUSE / -ENOMEM. */
+static int
+conn_insert(struct inpcb *inp, const struct inpcb_key *k)
+{
+	struct inpcbtable *t = inp->inp_table;
+	struct inpcb_conn *c = malloc(sizeof(*c));
+	struct cds_lfht_node *n;
+
+	if (c == NULL)
+		return -ENOMEM;
+	c->c_key = *k;
+	c->c_inp = inp;
+	TSAN_PUBLISH(c);
+	psz_read_enter();
+	n = cds_lfht_add_unique(t->t_conn, (unsigned long)key_hash(t, k), match_conn, k,
+	    &c->c_node);
+	psz_read_exit();
+	if (n != &c->c_node) {
+		free(c);	/* never published */
+		return -EADDRINUSE;
+	}
+	inp->inp_conn = c;
+	inp->inp_key = *k;
+	/* release: pairs with the relaxed reads under g_lock (group_publish) via g_lock */
+	atomic_store_explicit(&inp->inp_connected, true, memory_order_release);
+	return 0;
+}
+
+static void
+conn_free_rcu(struct psz_head *ph)
+{
+	free(container_of(ph, struct inpcb_conn, c_psz));
+}
+
+static void
+conn_remove(struct inpcb *inp)
+{
+	struct inpcb_conn *c = inp->inp_conn;
+
+	psz_read_enter();
+	(void)cds_lfht_del(inp->inp_table->t_conn, &c->c_node);
+	psz_read_exit();
+	inp->inp_conn = NULL;
+	atomic_store_explicit(&inp->inp_connected, false, memory_order_release);
+	psz_defer(&c->c_psz, conn_free_rcu);
+}
+
+int
+in_pcbconnect(struct inpcb *inp, const union inpcb_addr *laddr,
+    const union inpcb_addr *faddr, uint16_t fport)
+{
+	struct inpcb_key k;
+	int r;
+
+	if (inp->inp_conn != NULL)
+		return -EISCONN;
+	if (addr_any(laddr) || addr_any(faddr) || fport == 0)
+		return -EINVAL;
+	if (inp->inp_group == NULL &&
+	    (r = in_pcbbind(inp, inp->inp_key.ik_family, NULL, 0, 0)) != 0)
+		return r;
+	k = inp->inp_group->g_key;
+	k.ik_laddr = *laddr;
+	k.ik_faddr = *faddr;
+	k.ik_fport = fport;
+	if ((r = conn_insert(inp, &k)) != 0)
+		return r;
+	group_refresh(inp->inp_group);
+	return 0;
+}
+
+void
+in_pcbdisconnect(struct inpcb *inp)
+{
+	if (inp->inp_conn == NULL)
+		return;
+	conn_remove(inp);
+	if (inp->inp_group != NULL) {
+		inp->inp_key = inp->inp_group->g_key;
+		group_refresh(inp->inp_group);
+	}
+}
+
+int
+in_pcbinsert_conn(struct inpcb *inp, const struct inpcb_key *key)
+{
+	if (inp->inp_conn != NULL)
+		return -EISCONN;
+	return conn_insert(inp, key);
+}
+
+static void
+inp_free_rcu(struct psz_head *ph)
+{
+	free(container_of(ph, struct inpcb, inp_psz));
+}
+
+void
+in_pcbdetach(struct inpcb *inp)
+{
+	if (inp->inp_conn != NULL)
+		conn_remove(inp);
+	if (inp->inp_group != NULL)
+		group_leave(inp->inp_table, inp);
+	psz_defer(&inp->inp_psz, inp_free_rcu);
+}
+
+/* A member of the group bound to k chosen by flowhash, or NULL. */
+static struct inpcb *
+group_pick(struct inpcbtable *t, const struct inpcb_key *k, uint32_t flowhash)
+{
+	struct inpcb_group *g = group_find(t, k);
+	struct inpcb_members *m;
+
+	if (g == NULL || (m = psz_deref(&g->g_recv)) == NULL || m->im_n == 0)
+		return NULL;
+	return m->im_m[m->im_n == 1 ? 0 : flowhash % m->im_n];
+}
+
+struct inpcb *
+in_pcblookup(struct inpcbtable *t, int family, const union inpcb_addr *laddr,
+    uint16_t lport, const union inpcb_addr *faddr, uint16_t fport, uint32_t flowhash)
+{
+	struct inpcb_key k;
+	struct inpcb_conn *c;
+	struct inpcb *inp;
+
+	KASSERT(psz_read_held());
+	key_bound(&k, family, laddr, lport);
+	k.ik_faddr = *faddr;
+	k.ik_fport = fport;
+	if ((c = conn_find(t, &k)) != NULL)
+		return c->c_inp;
+	memset(&k.ik_faddr, 0, sizeof(k.ik_faddr));
+	k.ik_fport = 0;
+	if ((inp = group_pick(t, &k, flowhash)) != NULL)
+		return inp;
+	memset(&k.ik_laddr, 0, sizeof(k.ik_laddr));
+	return group_pick(t, &k, flowhash);
+}
+
+static int
+group_each(struct inpcbtable *t, const struct inpcb_key *k,
+    void (*fn)(struct inpcb *, void *), void *arg)
+{
+	struct inpcb_group *g = group_find(t, k);
+	struct inpcb_members *m;
+
+	if (g == NULL || (m = psz_deref(&g->g_recv)) == NULL)
+		return 0;
+	for (uint32_t i = 0; i < m->im_n; i++)
+		fn(m->im_m[i], arg);
+	return (int)m->im_n;
+}
+
+int
+in_pcblookup_all(struct inpcbtable *t, int family, const union inpcb_addr *laddr,
+    uint16_t lport, const union inpcb_addr *faddr, uint16_t fport,
+    void (*fn)(struct inpcb *inp, void *arg), void *arg)
+{
+	struct inpcb_key k;
+	struct inpcb_conn *c;
+	int n = 0;
+
+	KASSERT(psz_read_held());
+	key_bound(&k, family, laddr, lport);
+	k.ik_faddr = *faddr;
+	k.ik_fport = fport;
+	if ((c = conn_find(t, &k)) != NULL) {
+		fn(c->c_inp, arg);
+		n++;
+	}
+	memset(&k.ik_faddr, 0, sizeof(k.ik_faddr));
+	k.ik_fport = 0;
+	if (!addr_any(&k.ik_laddr))
+		n += group_each(t, &k, fn, arg);
+	memset(&k.ik_laddr, 0, sizeof(k.ik_laddr));
+	return n + group_each(t, &k, fn, arg);
+}

@@ -1,0 +1,202 @@
+/*
+ * udp_inet.c - UDP's IPv4 services from the inet domain: ip_output, source address
+ * selection (route lookup -> outgoing interface -> its address on the destination's
+ * network), ICMP port unreachable (icmp_error), ICMP errors back to UDP sockets
+ * (icmp_ctl_register for protocol 17), and multicast membership (in_multi_join/leave on
+ * the interface that owns the given address, or the route's interface to the group, or
+ * the first multicast-capable interface).
+ *
+ * Byte order: UDP keeps addresses in network order, the inet API takes host order;
+ * conversions happen here only.  Every call runs in the context documented in
+ * udp_var.h (struct udp_ip_ops); the data-path ones enter their own read sections.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/ip_icmp.h>
+#include <stdlib.h>
+
+#include "kern/psz.h"
+#include "mbuf/mbuf.h"
+#include "net/if_var.h"
+#include "net/ifnet.h"
+#include "net/nhop.h"
+#include "net/route.h"
+#include "net/vnet.h"
+#include "netinet/icmp.h"
+#include "netinet/icmp_wire.h"
+#include "netinet/in_var.h"
+#include "netinet/inet.h"
+#include "netinet/udp_inet.h"
+#include "netinet/udp_var.h"
+
+static struct ifnet *udp_inet_mcast_ifp(struct vnet *v, uint32_t group, uint32_t ifaddr);
+
+/* Multicast and limited broadcast leave through a chosen interface, not a route. */
+static bool
+udp_inet_multi(uint32_t dst)
+{
+	uint32_t d = ntohl(dst);
+
+	return in_is_multicast(d) || d == INADDR_BROADCAST_H;
+}
+
+static int
+udp_inet_output(void *arg, struct mbuf *m, const struct udp_ip_out *o)
+{
+	struct vnet *v = arg;
+	struct ip_oargs a = { .ipo_src = ntohl(o->uo_src), .ipo_dst = ntohl(o->uo_dst),
+	    .ipo_proto = 17, .ipo_ttl = o->uo_ttl, .ipo_tos = o->uo_tos };
+	int r;
+
+	psz_read_enter();	/* keeps ipo_ifp valid across ip_output */
+	if (udp_inet_multi(o->uo_dst) &&
+	    (a.ipo_ifp = udp_inet_mcast_ifp(v, o->uo_dst, o->uo_mcast_if)) == NULL) {
+		psz_read_exit();
+		m_freem(m);
+		return -ENETUNREACH;
+	}
+	r = ip_output(v, m, &a);
+	psz_read_exit();
+	return r;
+}
+
+/* The outgoing interface towards dst (host order); inside a read section. */
+static struct ifnet *
+udp_inet_route_ifp(struct vnet *v, uint32_t dst)
+{
+	struct inet *in = inet_get(v);
+	struct nhop *nh;
+
+	if (in == NULL || (nh = rt_lookup4(in->in_rt, htonl(dst))) == NULL)
+		return NULL;
+	return nh->nh_spec.ns_ifp;
+}
+
+static int
+udp_inet_select_src(void *arg, uint32_t dst, uint32_t *src)
+{
+	struct vnet *v = arg;
+	struct in_ifaddr *ia = NULL;
+	struct ifnet *ifp;
+	int r = -ENETUNREACH;
+
+	psz_read_enter();
+	ifp = udp_inet_multi(dst) ? udp_inet_mcast_ifp(v, dst, 0) :
+	    udp_inet_route_ifp(v, ntohl(dst));
+	if (ifp != NULL) {
+		ia = in_ifaddr_for(ifp, ntohl(dst));
+		r = ia != NULL ? 0 : -EADDRNOTAVAIL;
+		if (ia != NULL)
+			*src = htonl(ia->ia_addr);
+	}
+	psz_read_exit();
+	return r;
+}
+
+static void
+udp_inet_port_unreach(void *arg, struct mbuf *m, int off)
+{
+	struct vnet *v = arg;
+	struct ifnet *rcvif;
+
+	psz_read_enter();
+	rcvif = vnet_if_byindex(v, (int)m->m_pkthdr.rcvif);
+	(void)icmp_error(v, m, ICMP_UNREACH, ICMP_UNREACH_PORT, 0, rcvif);
+	psz_read_exit();
+	m_freem(m);
+}
+
+/* The interface for a membership: by address, else the route to the group, else any. */
+static struct ifnet *
+udp_inet_mcast_ifp(struct vnet *v, uint32_t group, uint32_t ifaddr)
+{
+	struct inet *in = inet_get(v);
+	struct in_ifaddr *ia;
+	struct ifnet *ifp;
+
+	if (in == NULL)
+		return NULL;
+	if (ifaddr != 0)
+		return (ia = in_addr_lookup(in, ntohl(ifaddr))) != NULL ? ia->ia_ifa.ifa_ifp : NULL;
+	if ((ifp = udp_inet_route_ifp(v, ntohl(group))) != NULL)
+		return ifp;
+	for (int i = 1; i < v->v_ifmax; i++)
+		if ((ifp = vnet_if_byindex(v, i)) != NULL && (if_flags(ifp) & IFF_MULTICAST))
+			return ifp;
+	return NULL;
+}
+
+static int
+udp_inet_mcast(struct vnet *v, uint32_t group, uint32_t ifaddr, bool join)
+{
+	struct ifnet *ifp;
+
+	psz_read_enter();
+	ifp = udp_inet_mcast_ifp(v, group, ifaddr);
+	psz_read_exit();
+	/* the interface outlives the call: detaching it takes v_cfglock, not held here */
+	if (ifp == NULL)
+		return -EADDRNOTAVAIL;
+	return join ? in_multi_join(ifp, ntohl(group)) : in_multi_leave(ifp, ntohl(group));
+}
+
+static int
+udp_inet_mcast_join(void *arg, uint32_t group, uint32_t ifaddr)
+{
+	return udp_inet_mcast(arg, group, ifaddr, true);
+}
+
+static int
+udp_inet_mcast_leave(void *arg, uint32_t group, uint32_t ifaddr)
+{
+	return udp_inet_mcast(arg, group, ifaddr, false);
+}
+
+/* ICMP errors quoting a UDP datagram we sent: tell its (connected) socket. */
+static void
+udp_inet_ctlinput(struct vnet *v, int type, int code, uint32_t rest,
+    const struct icmp_quote *q, uint32_t from, void *arg)
+{
+	int err;
+
+	if (type != ICMP_UNREACH)
+		return;
+	switch (code) {
+	case ICMP_UNREACH_PORT:
+		err = ECONNREFUSED;
+		break;
+	case ICMP_UNREACH_NET:
+		err = ENETUNREACH;
+		break;
+	case ICMP_UNREACH_NEEDFRAG:
+		err = EMSGSIZE;
+		break;
+	default:
+		err = EHOSTUNREACH;
+		break;
+	}
+	udp_ctlinput(arg, htonl(ip4_src(&q->iq_ip)), htons(icmp_quote_sport(q)),
+	    htonl(ip4_dst(&q->iq_ip)), htons(icmp_quote_dport(q)), err);
+}
+
+int
+udp_inet_attach(struct udp_state *us, struct vnet *v)
+{
+	static const struct udp_ip_ops ops = {
+		.output = udp_inet_output,
+		.select_src = udp_inet_select_src,
+		.port_unreach = udp_inet_port_unreach,
+		.mcast_join = udp_inet_mcast_join,
+		.mcast_leave = udp_inet_mcast_leave,
+	};
+
+	udp_set_ip_ops(us, &ops, v);
+	return icmp_ctl_register(v, 17, udp_inet_ctlinput, us);
+}
+
+void
+udp_inet_detach(struct udp_state *us, struct vnet *v)
+{
+	(void)icmp_ctl_unregister(v, 17);
+	(void)us;
+}

@@ -1,0 +1,110 @@
+/*
+ * udp_var.h - UDP over IPv4: per-stack state, the IPv4 glue it needs, counters.
+ *
+ * UDP registers its input as the IP-protocol handler for 17 in the vnet's dispatch table
+ * and its protosw (SOCK_DGRAM over AF_INET) in the stack's socket registry.  What it
+ * needs from IPv4 it takes through struct udp_ip_ops (output with fragmentation, source
+ * address selection, ICMP port unreachable, multicast join/leave), set by the IPv4
+ * domain when it is attached (or by a test/bench shim), so that UDP and IPv4 meet
+ * through a table, not through each other's internals.
+ *
+ * Input, eager mode (net.lrp.lazy=0): header check, checksum, PCB lookup, append to the
+ * socket's receive ring - all on the receiving CPU.  Lazy mode: header check and PCB
+ * lookup only ("early demux"), an early drop when the socket's buffer is full, and the
+ * checksum is verified by whoever takes the record off the ring (pr_rcv_process).
+ * Broadcast and multicast datagrams are always processed eagerly (one copy per socket).
+ */
+#ifndef SMPNET_NETINET_UDP_VAR_H
+#define SMPNET_NETINET_UDP_VAR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kern/pcpu.h"
+
+struct ifnet;
+struct inpcbtable;
+struct mbuf;
+struct smpnet;
+struct udp_state;
+
+/* What IPv4 output needs for one datagram (addresses in network order). */
+struct udp_ip_out {
+	uint32_t	 uo_src;
+	uint32_t	 uo_dst;
+	uint8_t		 uo_ttl;
+	uint8_t		 uo_tos;
+	bool		 uo_mcast_loop;
+	uint32_t	 uo_mcast_if;	/* interface address for multicast, or 0 */
+	uint32_t	 uo_flowid;	/* flow hash for TX queue choice */
+};
+
+/*
+ * IPv4 services.  All may be NULL except output.  Any thread, inside or outside a read
+ * section; never block.
+ *  output        prepend the IPv4 header to m (which starts at the UDP header), fragment
+ *                as needed, route and transmit.  Consumes m.  0 or -errno
+ *                (-ENETUNREACH, -EHOSTUNREACH, -EMSGSIZE, -ENOBUFS).
+ *  select_src    the source address for dst: 0 or -ENETUNREACH / -EADDRNOTAVAIL.
+ *  port_unreach  send ICMP port unreachable about m (starting at the IP header, off =
+ *                its header length).  Consumes m.
+ *  mcast_join/leave  the IPv4 group membership (IGMP, link filter) on the interface with
+ *                address ifaddr (0: the default).  0 or -errno.  Control path.
+ */
+struct udp_ip_ops {
+	int	(*output)(void *arg, struct mbuf *m, const struct udp_ip_out *o);
+	int	(*select_src)(void *arg, uint32_t dst, uint32_t *src);
+	void	(*port_unreach)(void *arg, struct mbuf *m, int off);
+	int	(*mcast_join)(void *arg, uint32_t group, uint32_t ifaddr);
+	int	(*mcast_leave)(void *arg, uint32_t group, uint32_t ifaddr);
+};
+
+/* Counters (udpstat), per-CPU; UDPS_* index them. */
+enum {
+	UDPS_IPACKETS,		/* datagrams received */
+	UDPS_HDROPS,		/* dropped: short or bad header/length */
+	UDPS_BADSUM,		/* dropped: bad checksum (eager or lazy) */
+	UDPS_NOPORT,		/* dropped: no socket */
+	UDPS_NOPORTMCAST,	/* dropped: broadcast/multicast nobody wanted */
+	UDPS_FULLSOCK,		/* dropped: socket buffer full */
+	UDPS_EARLYDROP,		/* lazy: dropped at demux, socket buffer full */
+	UDPS_DELIVERED,		/* records queued to sockets */
+	UDPS_LAZY,		/* records processed lazily at the receiver */
+	UDPS_OPACKETS,		/* datagrams sent */
+	UDPS_OERRORS,		/* sends that failed in IPv4 output */
+	UDPS_NCOUNTERS
+};
+
+struct udp_stats {
+	uint64_t	c[UDPS_NCOUNTERS];
+};
+
+/* Create UDP on st (registers input handler and protosw).  NULL with errno.  May block. */
+struct udp_state *udp_attach(struct smpnet *st);
+
+/* Undo udp_attach; every UDP socket must be closed.  May block. */
+void udp_detach(struct udp_state *us);
+
+/* Install the IPv4 services (ops is copied; arg kept).  Control path, before traffic. */
+void udp_set_ip_ops(struct udp_state *us, const struct udp_ip_ops *ops, void *arg);
+
+/*
+ * The IP-protocol handler (m at the IPv4 header, off = header length).  Consumes m.
+ * Any CPU, inside a psz read section; never blocks.
+ */
+void udp_input(struct ifnet *ifp, struct mbuf *m, int off, void *arg);
+
+/*
+ * An ICMP error about a datagram we sent (ports/addresses of that datagram, network
+ * order): a connected socket with that 4-tuple gets so_error = error.  Read section.
+ */
+void udp_ctlinput(struct udp_state *us, uint32_t src, uint16_t sport, uint32_t dst,
+    uint16_t dport, int error);
+
+void udp_stats(struct udp_state *us, struct udp_stats *st);
+struct inpcbtable *udp_pcbtable(struct udp_state *us);
+
+/* The stack's UDP (src/socket/smpnet.c). */
+struct udp_state *smpnet_udp_of(const struct smpnet *st);
+
+#endif /* SMPNET_NETINET_UDP_VAR_H */
