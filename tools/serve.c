@@ -40,6 +40,20 @@
 #include "netinet/inet.h"
 #include "smpnet.h"
 
+#if defined(PSZ_TSAN)
+/*
+ * ThreadSanitizer: liburcu is not instrumented, so the frees its call_rcu thread makes
+ * of its own bookkeeping look racy; silence reports whose stack is inside it (the tests
+ * do the same, tests/unit/nettest.h).  This covers the whole smpnet command.
+ */
+const char *__tsan_default_suppressions(void);
+const char *
+__tsan_default_suppressions(void)
+{
+	return "called_from_lib:liburcu-memb.so\nrace:liburcu-memb.so\n";
+}
+#endif
+
 #define SERVE_MAXTAP	8
 #define SERVE_MAXROUTE	32
 #define SERVE_MAXSET	32

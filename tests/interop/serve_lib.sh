@@ -3,7 +3,8 @@
 # serve_start NS OUT ARGS...   start `smpnet serve ARGS` in namespace NS (output in OUT)
 #                              and wait for its ready line; SERVE_PID holds the pid.
 # serve_dump OUT N             SIGUSR1: wait for the Nth counter dump in OUT.
-# serve_stop OUT               SIGTERM, wait (bounded) and require exit 0 with a final dump.
+# serve_stop OUT               SIGTERM, wait (bounded) and require exit 0 with a final dump
+#                              and no sanitizer report in OUT (for sanitizer builds).
 # serve_neigh OUT ADDR [NTH]   the "neigh" line for ADDR in the NTH (default last) dump.
 # serve_topology               two hosts routed through smpnet (see below).
 # serve_stream NS_FROM NS_TO ADDR BYTES
@@ -40,6 +41,10 @@ serve_stop() {
 	rc=$?
 	grep -q "^COUNTERS END" "$out" || { cat "$out"; smp_fail "serve printed no counters"; }
 	[ "$rc" = 0 ] || { tail -20 "$out"; smp_fail "serve exited with $rc"; }
+	if grep -Eq "Sanitizer|runtime error:" "$out"; then
+		grep -E -A30 "Sanitizer|runtime error:" "$out" | head -80
+		smp_fail "sanitizer report in serve's output"
+	fi
 	smp_log "serve stopped cleanly"
 }
 
