@@ -1,7 +1,8 @@
 #!/bin/bash
 # t_serve_arp.sh BUILD_DIR - ARP between Linux and `smpnet serve`: entries appear, expire.
 #
-# serve runs on smptap0 (192.0.2.2/24) with --arp-timeout 1000 (an entry is REACHABLE
+# smptap0 is created first (`ip tuntap add ... multi_queue`), so serve attaches to an
+# existing device; serve runs on it (192.0.2.2/24, 2 queues) with --arp-timeout 1000 (an entry is REACHABLE
 # for 1 s, then STALE for 1 s, then deleted unless used).  Passes when:
 #   1. after 3 pings, Linux's `ip neigh` shows 192.0.2.2 at smpnet's MAC (the device's
 #      MAC with the locally-administered bit set and the last bit flipped), and serve's
@@ -16,8 +17,9 @@ smp_require_netns
 [ -x "$SMPNET" ] || smp_skip "smpnet not built"
 
 smp_netns_new ns a
+smp_tap_add "$ns" smptap0 multi
 out="$SMP_TMP/serve.out"
-serve_start "$ns" "$out" --cpus 1 --arp-timeout 1000 --tap smptap0=192.0.2.2/24
+serve_start "$ns" "$out" --cpus 1 --queues 2 --arp-timeout 1000 --tap smptap0=192.0.2.2/24
 smp_in_ns "$ns" ip addr add 192.0.2.1/24 dev smptap0
 smp_in_ns "$ns" ip link set smptap0 up
 linux_mac=$(serve_mac "$ns" smptap0)
