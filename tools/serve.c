@@ -13,6 +13,9 @@
  * sigwait: SIGUSR1 prints the counters (and keeps running), SIGINT/SIGTERM stop the
  * services, print the counters a last time and tear everything down.
  *
+ * Exit status: 0 after a clean stop, 2 for a bad argument (also an unknown setting or a
+ * value out of its range), 1 for any other failure (device, address, route, leak).
+ *
  * Counters are printed between "COUNTERS BEGIN" and "COUNTERS END", one "name value" a
  * line (if.NAME.*, tap.NAME.*, the inet counters ip.*, icmp.*, arp.*, igmp.*), then the
  * neighbour caches as "neigh NAME ADDR MAC STATE" lines.
@@ -250,9 +253,14 @@ serve_arg_value(struct serve *s, const char *opt, char *val)
 		return serve_arg_kv(s, val);
 	if (strcmp(opt, "--arp-timeout") == 0)
 		return serve_arg_arp(s, val);
-	if (strcmp(opt, "--cpus") == 0)
-		return serve_num(val, 1, KERN_MAXCPU, &n) < 0 ?
-		    serve_usage("--cpus: 1..KERN_MAXCPU") : (s->ncpu = (int)n, 0);
+	if (strcmp(opt, "--cpus") == 0) {
+		if (serve_num(val, 1, KERN_MAXCPU, &n) < 0) {
+			fprintf(stderr, "smpnet serve: --cpus: 1..%d\n", KERN_MAXCPU);
+			return serve_usage(NULL);
+		}
+		s->ncpu = (int)n;
+		return 0;
+	}
 	if (strcmp(opt, "--queues") == 0)
 		return serve_num(val, 1, TAP_MAXQ, &n) < 0 ?
 		    serve_usage("--queues: 1..16") : (s->nqueues = (int)n, 0);
@@ -384,7 +392,8 @@ serve_settings(struct serve *s)
 		return serve_fail("net.inet.ip.forwarding", NULL, err);
 	for (i = 0; i < s->nset; i++)
 		if ((err = vnet_setting_set(s->v, s->set[i].name, s->set[i].value)) < 0)
-			return serve_fail("setting", s->set[i].name, err);
+			return serve_fail(err == -ENOENT ? "unknown setting" : err == -ERANGE ?
+			    "value out of range for" : "setting", s->set[i].name, err);
 	return 0;
 }
 
@@ -440,7 +449,9 @@ serve_up(struct serve *s)
 		return serve_fail("vnet", NULL, errno);
 	if ((err = vnet_domain_attach(s->v, &inet_domain)) < 0)
 		return serve_fail("inet", NULL, err);
-	if (serve_settings(s) < 0 || serve_taps(s) < 0 || serve_routes(s) < 0)
+	if (serve_settings(s) < 0)
+		return -2;	/* an unknown setting or value out of range: a bad argument */
+	if (serve_taps(s) < 0 || serve_routes(s) < 0)
 		return -1;
 	return 0;
 }
@@ -521,7 +532,8 @@ cmd_serve(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	rc = serve_up(s) == 0 && serve_services_start(s) == 0 ? 0 : 1;
+	rc = serve_up(s);
+	rc = rc == -2 ? 2 : rc == 0 && serve_services_start(s) == 0 ? 0 : 1;
 	if (rc == 0) {
 		started = 1;
 		printf("smpnet serve: ready (%d interface%s, %d CPU%s, %d queue%s, %s mode)\n",
