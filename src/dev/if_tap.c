@@ -265,25 +265,25 @@ tap_if_transmit(struct ifnet *ifp, struct if_txq *txq, struct mbuf *m)
 	struct iovec iov[TAP_IF_IOVMAX];
 	struct mbuf *n;
 	ssize_t r;
-	int cnt = 0;
+	int cnt = 0, err = EMSGSIZE;	/* a chain longer than the iovec */
 
 	for (n = m; n != NULL && cnt < TAP_IF_IOVMAX; n = n->m_next)
 		if (n->m_len > 0)
 			iov[cnt++] = (struct iovec){ mtod(n, void *), (size_t)n->m_len };
 	r = n == NULL ? writev(tap_fd(sc->sc_dev, q->q_idx), iov, cnt) : -1;
-	if (n != NULL)
-		errno = EMSGSIZE;
+	if (r < 0 && n == NULL)
+		err = errno;	/* before m_freem, which may change errno */
 	m_freem(m);
 	if (r >= 0) {
 		atomic_fetch_add_explicit(&q->q_tx, 1, memory_order_relaxed);
 		return 0;
 	}
-	if (errno == EAGAIN) {
+	if (err == EAGAIN) {
 		atomic_fetch_add_explicit(&q->q_tx_full, 1, memory_order_relaxed);
 		return -EAGAIN;
 	}
 	atomic_fetch_add_explicit(&q->q_tx_err, 1, memory_order_relaxed);
-	return -errno;
+	return -err;
 }
 
 /* ------------------------------------------------------------------ control ops */
