@@ -15,6 +15,7 @@ struct command {
 static const struct command commands[] = {
 	{ "demo",  "stacks on in-memory links, giant vs MP mode across CPU counts", cmd_demo },
 	{ "bench", "run a benchmark: smpnet bench NAME|all|list [--json] [--repeat N]", cmd_bench },
+	{ "serve", "run a stack on TAP devices: smpnet serve --tap NAME=ADDR/PLEN ... (see --help)", cmd_serve },
 };
 
 static int

@@ -46,6 +46,10 @@
 #include "kern/ktime.h"
 #include "kern/psz.h"
 
+#ifdef KERN_TSAN
+_Atomic unsigned long kern_tsan_membar;
+#endif
+
 #define KCPU_BATCH	64	/* continuations run between two hand-off checks */
 #ifndef KCPU_SPIN_NS
 #define KCPU_SPIN_NS	50000	/* idle polling before sleeping, ns */

@@ -15,6 +15,7 @@
 #ifndef SMPNET_KERN_H
 #define SMPNET_KERN_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +30,29 @@
 #endif
 
 #define KERN_MAXCPU	64
+
+#if defined(__SANITIZE_THREAD__)
+#define KERN_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KERN_TSAN 1
+#endif
+#endif
+
+/*
+ * membar_sync(): a full (store-load) barrier, for Dekker-style pairings ("publish, then
+ * check whether the other side sleeps" against "announce sleeping, then re-check").
+ * ThreadSanitizer does not model fences (gcc refuses them under -fsanitize=thread), so
+ * there it is a seq_cst read-modify-write of one shared word: TSan orders every pair of
+ * such barriers, and on the hardware it is a full barrier too.
+ */
+#ifdef KERN_TSAN
+extern _Atomic unsigned long kern_tsan_membar;
+#define membar_sync() \
+	((void)atomic_fetch_add_explicit(&kern_tsan_membar, 0, memory_order_seq_cst))
+#else
+#define membar_sync()	atomic_thread_fence(memory_order_seq_cst)
+#endif
 
 struct kern;
 struct ktime_ops;

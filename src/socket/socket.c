@@ -180,7 +180,7 @@ sbappend_record(struct socket *so, struct mbuf *m, bool processed)
 	}
 	atomic_fetch_add_explicit(&sb->sb_records, 1, memory_order_relaxed);
 	/* Dekker with so_rx_wait_register(): enqueue, fence, read so_rwant. */
-	atomic_thread_fence(memory_order_seq_cst);
+	membar_sync();
 	if (atomic_load_explicit(&so->so_rwant, memory_order_relaxed) != 0)
 		so_rx_kick(so);
 	return 0;
@@ -520,7 +520,7 @@ so_rx_wait_register(struct socket *so)
 {
 	KMUTEX_ASSERT_HELD(&so->so_lock);
 	atomic_fetch_add_explicit(&so->so_rwant, 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_seq_cst);
+	membar_sync();
 	return atomic_load_explicit(&so->so_rcv.sb_records, memory_order_relaxed) != 0 ||
 	    !ring_empty(so->so_rcv.sb_ring) ||
 	    atomic_load_explicit(&so->so_error, memory_order_relaxed) != 0 ||
@@ -1106,7 +1106,7 @@ so_seterror(struct socket *so, int error)
 {
 	/* relaxed store; the Dekker fence in the kick path orders it before so_rwant */
 	atomic_store_explicit(&so->so_error, error, memory_order_relaxed);
-	atomic_thread_fence(memory_order_seq_cst);
+	membar_sync();
 	if (atomic_load_explicit(&so->so_rwant, memory_order_relaxed) != 0)
 		so_rx_kick(so);
 }

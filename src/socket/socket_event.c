@@ -189,7 +189,7 @@ es_add(struct smpnet_evset *es, struct socket *so, uint32_t events, void *udata)
 	pthread_mutex_unlock(&es->es_lock);
 	/* a watcher is a receive waiter: Dekker with the producers (see socket_var.h) */
 	atomic_fetch_add_explicit(&so->so_rwant, 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_seq_cst);
+	membar_sync();
 	if (so_poll(so) & sw_mask(w))
 		sw_post(w);
 	return 0;

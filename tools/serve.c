@@ -1,0 +1,552 @@
+/*
+ * serve.c - `smpnet serve`: one smpnet stack (one vnet with IPv4) on Linux TAP devices.
+ *
+ *   smpnet serve --tap NAME=ADDR/PLEN [--tap ...] [--route PREFIX/PLEN=GW | default=GW]
+ *                [--forward] [--cpus N] [--queues Q] [--giant] [--mtu N]
+ *                [--arp-timeout MS] [--set SETTING=VALUE ...]
+ *
+ * Order of start-up: parse everything (a bad argument exits 2 before anything is
+ * created), block SIGINT/SIGTERM/SIGUSR1 so that every thread the stack starts inherits
+ * the mask, create the kern, the mbuf pools and the vnet, attach inet, apply settings,
+ * attach each TAP interface (tap_if_attach: attach to the device or create it) with its
+ * address, add the routes, start the services, print "smpnet serve: ready" and wait in
+ * sigwait: SIGUSR1 prints the counters (and keeps running), SIGINT/SIGTERM stop the
+ * services, print the counters a last time and tear everything down.
+ *
+ * Exit status: 0 after a clean stop, 2 for a bad argument (also an unknown setting or a
+ * value out of its range), 1 for any other failure (device, address, route, leak).
+ *
+ * Counters are printed between "COUNTERS BEGIN" and "COUNTERS END", one "name value" a
+ * line (if.NAME.*, tap.NAME.*, the inet counters ip.*, icmp.*, arp.*, igmp.*), then the
+ * neighbour caches as "neigh NAME ADDR MAC STATE" lines.
+ *
+ * Services (UDP echo and the like) are entries of serve_services[]: each gets the
+ * running stack after the interfaces and routes exist and is stopped before teardown.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dev/if_tap.h"
+#include "dev/tap.h"
+#include "kern/kern.h"
+#include "kern/psz.h"
+#include "mbuf/mbuf.h"
+#include "net/if_var.h"
+#include "net/vnet.h"
+#include "netinet/arp.h"
+#include "netinet/in_var.h"
+#include "netinet/inet.h"
+#include "smpnet.h"
+
+#if defined(PSZ_TSAN)
+/*
+ * ThreadSanitizer: liburcu is not instrumented, so the frees its call_rcu thread makes
+ * of its own bookkeeping look racy; silence reports whose stack is inside it (the tests
+ * do the same, tests/unit/nettest.h).  This covers the whole smpnet command.
+ */
+const char *__tsan_default_suppressions(void);
+const char *
+__tsan_default_suppressions(void)
+{
+	return "called_from_lib:liburcu-memb.so\nrace:liburcu-memb.so\n";
+}
+#endif
+
+#define SERVE_MAXTAP	8
+#define SERVE_MAXROUTE	32
+#define SERVE_MAXSET	32
+
+struct serve_tap {
+	const char	*name;
+	uint32_t	 addr;		/* host order */
+	unsigned	 plen;
+	struct ifnet	*ifp;
+};
+
+struct serve_route {
+	uint32_t	 dst, gw;	/* host order */
+	unsigned	 plen;
+};
+
+struct serve_set {
+	const char	*name;
+	int64_t		 value;
+};
+
+struct serve {
+	struct serve_tap	 tap[SERVE_MAXTAP];
+	int			 ntap;
+	struct serve_route	 route[SERVE_MAXROUTE];
+	int			 nroute;
+	struct serve_set	 set[SERVE_MAXSET];
+	int			 nset;
+	char			 setname[SERVE_MAXSET][96];
+	bool			 forward, giant;
+	int			 ncpu, nqueues;
+	uint32_t		 mtu;
+	struct kern		*k;
+	struct mbuf_pools	*pools;
+	struct vnet		*v;
+};
+
+/* A service run next to the stack: start after set-up (0 or -errno), stop before teardown. */
+struct serve_service {
+	const char	*name;
+	int		(*start)(struct serve *s);
+	void		(*stop)(struct serve *s);
+};
+
+/* Services of `smpnet serve`; UDP echo (port 7) joins here once sockets exist. */
+static const struct serve_service serve_services[] = {
+	{ NULL, NULL, NULL },
+};
+
+/* ------------------------------------------------------------------ arguments */
+
+static int
+serve_usage(const char *why)
+{
+	if (why != NULL)
+		fprintf(stderr, "smpnet serve: %s\n", why);
+	fprintf(stderr, "usage: smpnet serve --tap NAME=ADDR/PLEN [--tap ...] "
+	    "[--route PREFIX/PLEN=GW|default=GW ...]\n"
+	    "                    [--forward] [--cpus N] [--queues Q] [--giant] [--mtu N]\n"
+	    "                    [--arp-timeout MS] [--set SETTING=VALUE ...]\n");
+	return 2;
+}
+
+static int
+serve_num(const char *s, long min, long max, long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(s, &end, 10);
+	return errno == 0 && end != s && *end == '\0' && *out >= min && *out <= max ? 0 : -1;
+}
+
+/* "A.B.C.D" -> host order.  0 or -1. */
+static int
+serve_ip(const char *s, uint32_t *out)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return -1;
+	*out = ntohl(a.s_addr);
+	return 0;
+}
+
+/* "A.B.C.D/P" -> address and prefix length.  0 or -1. */
+static int
+serve_prefix(char *s, uint32_t *addr, unsigned *plen)
+{
+	char *slash = strchr(s, '/');
+	long p;
+
+	if (slash == NULL)
+		return -1;
+	*slash = '\0';
+	if (serve_ip(s, addr) < 0 || serve_num(slash + 1, 0, 32, &p) < 0)
+		return -1;
+	*plen = (unsigned)p;
+	return 0;
+}
+
+static int
+serve_arg_tap(struct serve *s, char *arg)
+{
+	char *eq = strchr(arg, '=');
+	struct serve_tap *t = &s->tap[s->ntap];
+
+	if (s->ntap == SERVE_MAXTAP)
+		return serve_usage("too many --tap");
+	if (eq == NULL || eq == arg || (size_t)(eq - arg) >= IFNAMSIZ)
+		return serve_usage("--tap wants NAME=ADDR/PLEN (NAME at most 15 characters)");
+	*eq = '\0';
+	if (serve_prefix(eq + 1, &t->addr, &t->plen) < 0 || t->plen == 0)
+		return serve_usage("--tap: bad ADDR/PLEN");
+	t->name = arg;
+	s->ntap++;
+	return 0;
+}
+
+static int
+serve_arg_route(struct serve *s, char *arg)
+{
+	char *eq = strchr(arg, '=');
+	struct serve_route *r = &s->route[s->nroute];
+
+	if (s->nroute == SERVE_MAXROUTE)
+		return serve_usage("too many --route");
+	if (eq == NULL)
+		return serve_usage("--route wants PREFIX/PLEN=GATEWAY or default=GATEWAY");
+	*eq = '\0';
+	if (strcmp(arg, "default") == 0) {
+		r->dst = 0;
+		r->plen = 0;
+	} else if (serve_prefix(arg, &r->dst, &r->plen) < 0)
+		return serve_usage("--route: bad PREFIX/PLEN");
+	if (serve_ip(eq + 1, &r->gw) < 0)
+		return serve_usage("--route: bad GATEWAY");
+	r->dst &= in_plen_mask(r->plen);
+	s->nroute++;
+	return 0;
+}
+
+static int
+serve_arg_set(struct serve *s, const char *name, const char *value)
+{
+	long v;
+
+	if (s->nset == SERVE_MAXSET)
+		return serve_usage("too many settings");
+	if (strlen(name) >= sizeof(s->setname[0]) || serve_num(value, LONG_MIN, LONG_MAX, &v))
+		return serve_usage("--set wants SETTING=INTEGER");
+	strcpy(s->setname[s->nset], name);
+	s->set[s->nset].name = s->setname[s->nset];
+	s->set[s->nset].value = v;
+	s->nset++;
+	return 0;
+}
+
+static int
+serve_arg_kv(struct serve *s, char *arg)
+{
+	char *eq = strchr(arg, '=');
+
+	if (eq == NULL)
+		return serve_usage("--set wants SETTING=INTEGER");
+	*eq = '\0';
+	return serve_arg_set(s, arg, eq + 1);
+}
+
+/* --arp-timeout MS: neighbours stay REACHABLE and then STALE that long each. */
+static int
+serve_arg_arp(struct serve *s, const char *ms)
+{
+	long v;
+	int err;
+
+	if (serve_num(ms, 1, 86400000, &v) < 0)
+		return serve_usage("--arp-timeout wants milliseconds (1..86400000)");
+	err = serve_arg_set(s, "net.inet.arp.reachable_ms", ms);
+	return err != 0 ? err : serve_arg_set(s, "net.inet.arp.stale_ms", ms);
+}
+
+/* An option with a value: 0 handled, 1 not an option with a value, 2 usage error. */
+static int
+serve_arg_value(struct serve *s, const char *opt, char *val)
+{
+	long n;
+
+	if (strcmp(opt, "--tap") == 0)
+		return serve_arg_tap(s, val);
+	if (strcmp(opt, "--route") == 0)
+		return serve_arg_route(s, val);
+	if (strcmp(opt, "--set") == 0)
+		return serve_arg_kv(s, val);
+	if (strcmp(opt, "--arp-timeout") == 0)
+		return serve_arg_arp(s, val);
+	if (strcmp(opt, "--cpus") == 0) {
+		if (serve_num(val, 1, KERN_MAXCPU, &n) < 0) {
+			fprintf(stderr, "smpnet serve: --cpus: 1..%d\n", KERN_MAXCPU);
+			return serve_usage(NULL);
+		}
+		s->ncpu = (int)n;
+		return 0;
+	}
+	if (strcmp(opt, "--queues") == 0)
+		return serve_num(val, 1, TAP_MAXQ, &n) < 0 ?
+		    serve_usage("--queues: 1..16") : (s->nqueues = (int)n, 0);
+	if (strcmp(opt, "--mtu") == 0)
+		return serve_num(val, 68, 65535, &n) < 0 ?
+		    serve_usage("--mtu: 68..65535") : (s->mtu = (uint32_t)n, 0);
+	return 1;
+}
+
+static int
+serve_args(struct serve *s, int argc, char **argv)
+{
+	int i, r;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--forward") == 0)
+			s->forward = true;
+		else if (strcmp(argv[i], "--giant") == 0)
+			s->giant = true;
+		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return serve_usage(NULL);
+		else if (i + 1 < argc &&
+		    (r = serve_arg_value(s, argv[i], argv[i + 1])) != 1) {
+			if (r != 0)
+				return r;
+			i++;
+		} else {
+			fprintf(stderr, "smpnet serve: unknown or incomplete option '%s'\n",
+			    argv[i]);
+			return serve_usage(NULL);
+		}
+	}
+	return s->ntap == 0 ? serve_usage("at least one --tap is needed") : 0;
+}
+
+/* ------------------------------------------------------------------ counters */
+
+static void
+serve_print_inet(const char *name, uint64_t value, void *arg)
+{
+	(void)arg;
+	printf("%s %llu\n", name, (unsigned long long)value);
+}
+
+static void
+serve_print_if(struct ifnet *ifp)
+{
+	struct if_stats st;
+	struct tap_if_stats ts;
+	const char *n = if_name(ifp);
+
+	if_stats(ifp, &st);
+	printf("if.%s.ipackets %llu\nif.%s.ierrors %llu\nif.%s.idrops %llu\n"
+	    "if.%s.opackets %llu\nif.%s.oerrors %llu\nif.%s.odrops %llu\n"
+	    "if.%s.noproto %llu\nif.%s.filtered %llu\nif.%s.runts %llu\n",
+	    n, (unsigned long long)st.ifs_ipackets, n, (unsigned long long)st.ifs_ierrors,
+	    n, (unsigned long long)st.ifs_idrops, n, (unsigned long long)st.ifs_opackets,
+	    n, (unsigned long long)st.ifs_oerrors, n, (unsigned long long)st.ifs_odrops,
+	    n, (unsigned long long)st.ifs_noproto, n, (unsigned long long)st.ifs_filtered,
+	    n, (unsigned long long)st.ifs_runts);
+	if (tap_if_stats(ifp, &ts) == 0)
+		printf("tap.%s.rx_frames %llu\ntap.%s.rx_toolong %llu\ntap.%s.rx_nomem %llu\n"
+		    "tap.%s.tx_frames %llu\ntap.%s.tx_full %llu\ntap.%s.tx_errors %llu\n"
+		    "tap.%s.intr %llu\n",
+		    n, (unsigned long long)ts.tis_rx_frames,
+		    n, (unsigned long long)ts.tis_rx_toolong,
+		    n, (unsigned long long)ts.tis_rx_nomem,
+		    n, (unsigned long long)ts.tis_tx_frames,
+		    n, (unsigned long long)ts.tis_tx_full,
+		    n, (unsigned long long)ts.tis_tx_errors, n, (unsigned long long)ts.tis_intr);
+}
+
+static int
+serve_print_neigh(const struct arp_entry_info *e, void *arg)
+{
+	const uint8_t *m = e->ae_mac;
+
+	printf("neigh %s %u.%u.%u.%u %02x:%02x:%02x:%02x:%02x:%02x %s\n", (const char *)arg,
+	    e->ae_addr >> 24, (e->ae_addr >> 16) & 0xff, (e->ae_addr >> 8) & 0xff,
+	    e->ae_addr & 0xff, m[0], m[1], m[2], m[3], m[4], m[5],
+	    arp_state_name(e->ae_state));
+	return 0;
+}
+
+static void
+serve_print_neighs(struct serve *s, struct ifnet *ifp)
+{
+	struct inet *in = inet_get(s->v);
+	struct in_ifinfo *ii;
+
+	psz_read_enter();
+	ii = in != NULL ? in_ifinfo(in, ifp) : NULL;
+	psz_read_exit();
+	if (ii != NULL && ii->ii_arp != NULL)
+		(void)arp_list(ii->ii_arp, serve_print_neigh, (void *)(uintptr_t)if_name(ifp));
+}
+
+static void
+serve_counters(struct serve *s)
+{
+	int i;
+
+	printf("COUNTERS BEGIN\n");
+	for (i = 0; i < s->ntap; i++)
+		serve_print_if(s->tap[i].ifp);
+	inet_stats_foreach(s->v, serve_print_inet, NULL);
+	for (i = 0; i < s->ntap; i++)
+		serve_print_neighs(s, s->tap[i].ifp);
+	printf("COUNTERS END\n");
+	fflush(stdout);
+}
+
+/* ------------------------------------------------------------------ set-up / teardown */
+
+static int
+serve_fail(const char *what, const char *name, int err)
+{
+	fprintf(stderr, "smpnet serve: %s%s%s: %s\n", what, name ? " " : "", name ? name : "",
+	    strerror(err < 0 ? -err : err));
+	return -1;
+}
+
+static int
+serve_settings(struct serve *s)
+{
+	int i, err;
+
+	if (s->forward && (err = vnet_setting_set(s->v, "net.inet.ip.forwarding", 1)) < 0)
+		return serve_fail("net.inet.ip.forwarding", NULL, err);
+	for (i = 0; i < s->nset; i++)
+		if ((err = vnet_setting_set(s->v, s->set[i].name, s->set[i].value)) < 0)
+			return serve_fail(err == -ENOENT ? "unknown setting" : err == -ERANGE ?
+			    "value out of range for" : "setting", s->set[i].name, err);
+	return 0;
+}
+
+static int
+serve_taps(struct serve *s)
+{
+	struct tap_if_config tc = { .nqueues = s->nqueues, .mtu = s->mtu };
+	struct serve_tap *t;
+	int i, err;
+
+	for (i = 0; i < s->ntap; i++) {
+		t = &s->tap[i];
+		tc.name = t->name;
+		if ((t->ifp = tap_if_attach(s->v, &tc)) == NULL)
+			return serve_fail("TAP device", t->name, errno);
+		if ((err = in_addr_add(t->ifp, t->addr, t->plen)) < 0)
+			return serve_fail("address on", t->name, err);
+	}
+	return 0;
+}
+
+static int
+serve_routes(struct serve *s)
+{
+	struct serve_route *r;
+	int i, err;
+
+	for (i = 0; i < s->nroute; i++) {
+		r = &s->route[i];
+		if ((err = in_route_add(s->v, r->dst, r->plen, r->gw, NULL)) < 0)
+			return serve_fail("route", NULL, err);
+	}
+	return 0;
+}
+
+static int
+serve_up(struct serve *s)
+{
+	struct kern_config kc = { .ncpu = s->ncpu, .giant = s->giant,
+	    .nopin = getenv("SMPNET_NOPIN") != NULL };
+	struct mbuf_pools_config pc = { 0 };
+	struct vnet_config vc = { .name = "serve" };
+	int err;
+
+	if ((s->k = kern_create(&kc)) == NULL)
+		return serve_fail("kern", NULL, errno);
+	pc.ncpu = kern_ncpu(s->k);
+	pc.owner = s->k;
+	if ((s->pools = mbuf_pools_create(&pc)) == NULL)
+		return serve_fail("mbuf pools", NULL, errno);
+	vc.pools = s->pools;
+	if ((s->v = vnet_create(s->k, &vc)) == NULL)
+		return serve_fail("vnet", NULL, errno);
+	if ((err = vnet_domain_attach(s->v, &inet_domain)) < 0)
+		return serve_fail("inet", NULL, err);
+	if (serve_settings(s) < 0)
+		return -2;	/* an unknown setting or value out of range: a bad argument */
+	if (serve_taps(s) < 0 || serve_routes(s) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+serve_services_start(struct serve *s)
+{
+	const struct serve_service *sv;
+	int err;
+
+	for (sv = serve_services; sv->name != NULL; sv++)
+		if ((err = sv->start(s)) < 0)
+			return serve_fail("service", sv->name, err);
+	return 0;
+}
+
+static void
+serve_services_stop(struct serve *s)
+{
+	const struct serve_service *sv;
+
+	for (sv = serve_services; sv->name != NULL; sv++)
+		sv->stop(s);
+}
+
+/* Tear down whatever serve_up built.  Returns 0, or -1 if mbufs leaked. */
+static int
+serve_down(struct serve *s)
+{
+	int rc = 0;
+
+	if (s->v != NULL && vnet_destroy(s->v) < 0)
+		rc = -1;
+	psz_barrier();
+	if (s->pools != NULL && mbuf_pools_destroy(s->pools) < 0) {
+		fprintf(stderr, "smpnet serve: mbufs still out at exit (leak)\n");
+		rc = -1;
+	}
+	if (s->k != NULL)
+		kern_destroy(s->k);
+	return rc;
+}
+
+/* Wait for signals: SIGUSR1 prints the counters, SIGINT/SIGTERM return. */
+static void
+serve_wait(struct serve *s, const sigset_t *set)
+{
+	int sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig == SIGUSR1) {
+			serve_counters(s);
+			continue;
+		}
+		printf("smpnet serve: %s, stopping\n", strsignal(sig));
+		return;
+	}
+}
+
+int
+cmd_serve(int argc, char **argv)
+{
+	struct serve *s = calloc(1, sizeof(*s));
+	sigset_t set;
+	int rc, started = 0;
+
+	if (s == NULL)
+		return 1;
+	s->nqueues = 1;
+	if ((rc = serve_args(s, argc, argv)) != 0) {
+		free(s);
+		return rc;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	rc = serve_up(s);
+	rc = rc == -2 ? 2 : rc == 0 && serve_services_start(s) == 0 ? 0 : 1;
+	if (rc == 0) {
+		started = 1;
+		printf("smpnet serve: ready (%d interface%s, %d CPU%s, %d queue%s, %s mode)\n",
+		    s->ntap, s->ntap == 1 ? "" : "s", kern_ncpu(s->k),
+		    kern_ncpu(s->k) == 1 ? "" : "s", s->nqueues, s->nqueues == 1 ? "" : "s",
+		    s->giant ? "giant" : "normal");
+		fflush(stdout);
+		serve_wait(s, &set);
+		serve_services_stop(s);
+		serve_counters(s);
+	}
+	if (serve_down(s) < 0 && started)
+		rc = 1;
+	free(s);
+	return rc;
+}
