@@ -616,7 +616,7 @@ wire_port_init(struct wire *w, int i)
 	wp->wp_cpu = i % w->w_ncpu;
 	kcont_init(&wp->wp_delay_kc, w->w_kern, wire_delay_run, wp, NULL, 0);
 	kcont_init(&wp->wp_hold_kc, w->w_kern, wire_hold_run, wp, NULL, 0);
-	if ((wp->wp_cnt = if_pcpu_alloc(w->w_ncpu)) == NULL)
+	if ((wp->wp_cnt = if_pcpu_alloc(w->w_kern)) == NULL)
 		return ENOMEM;
 	if ((wp->wp_rx = calloc((size_t)w->w_nq, sizeof(*wp->wp_rx))) == NULL)
 		return ENOMEM;
@@ -646,7 +646,7 @@ wire_port_fini(struct wire_port *wp)
 		ring_destroy(wp->wp_rx[q]);
 	}
 	free(wp->wp_rx);
-	free(wp->wp_cnt);
+	if_pcpu_free(wp->wp_cnt);
 	kmutex_fini(&wp->wp_flock);
 }
 

@@ -82,7 +82,7 @@ if_rxq_init(struct ifnet *ifp, const struct if_config *cfg, int q)
 	if (rxq->rxq_cpu < 0 || rxq->rxq_cpu >= ncpu)
 		return EINVAL;
 	rxq->rxq_budget = cfg->budget > 0 ? cfg->budget : IF_BUDGET_DEFAULT;
-	if ((rxq->rxq_cnt = if_pcpu_alloc(ncpu)) == NULL)
+	if ((rxq->rxq_cnt = if_pcpu_alloc(ifp->if_vnet->v_kern)) == NULL)
 		return ENOMEM;
 	kcont_init(&rxq->rxq_poll, ifp->if_vnet->v_kern, if_rxq_poll_run, rxq, NULL, 0);
 	return 0;
@@ -95,7 +95,7 @@ if_txq_init(struct ifnet *ifp, int q)
 
 	txq->txq_ifp = ifp;
 	txq->txq_idx = q;
-	if ((txq->txq_cnt = if_pcpu_alloc(ifp->if_ncpu)) == NULL)
+	if ((txq->txq_cnt = if_pcpu_alloc(ifp->if_vnet->v_kern)) == NULL)
 		return ENOMEM;
 	return 0;
 }
@@ -147,7 +147,7 @@ if_queues_alloc(struct ifnet *ifp, const struct if_config *cfg)
 
 	ifp->if_rxq = if_zalloc(rsz);
 	ifp->if_txq = if_zalloc(tsz);
-	ifp->if_cnt = if_pcpu_alloc(ifp->if_ncpu);
+	ifp->if_cnt = if_pcpu_alloc(ifp->if_vnet->v_kern);
 	if (ifp->if_rxq == NULL || ifp->if_txq == NULL || ifp->if_cnt == NULL)
 		return ENOMEM;
 	for (q = 0; q < ifp->if_nrxq; q++)
@@ -199,9 +199,9 @@ if_free(struct ifnet *ifp)
 	if (ifp == NULL)
 		return;
 	for (q = 0; ifp->if_rxq != NULL && q < ifp->if_nrxq; q++)
-		free(ifp->if_rxq[q].rxq_cnt);
+		if_pcpu_free(ifp->if_rxq[q].rxq_cnt);
 	for (q = 0; ifp->if_txq != NULL && q < ifp->if_ntxq; q++)
-		free(ifp->if_txq[q].txq_cnt);
+		if_pcpu_free(ifp->if_txq[q].txq_cnt);
 	for (me = ifp->if_mlist; me != NULL; me = next) {
 		next = me->me_next;
 		free(me);
@@ -209,7 +209,7 @@ if_free(struct ifnet *ifp)
 	if_mfilter_free(atomic_load_explicit(&ifp->if_mfilter, memory_order_relaxed));
 	free(ifp->if_rxq);
 	free(ifp->if_txq);
-	free(ifp->if_cnt);
+	if_pcpu_free(ifp->if_cnt);
 	kmutex_fini(&ifp->if_lock);
 	free(ifp);
 }
