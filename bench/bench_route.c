@@ -680,13 +680,20 @@ report_load(const struct bench_opts *o, const char *bcase, const char *impl, dou
 	bench_report(o, B, bcase, impl, "prefixes", (double)n, "");
 }
 
+/* A 1-CPU kern: only the registry of the tables' lock statistics. */
+static struct kern *
+bench_route_kern(void)
+{
+	return kern_create(&(struct kern_config){ .ncpu = 1, .nopin = true });
+}
+
 static int
 load_smpnet4(const struct bench_opts *o, struct impls *im, const struct pfx4 *p, size_t n)
 {
 	size_t rss0 = rss_bytes();
 	double t0 = bench_now();
 
-	if (im->k == NULL && (im->k = kern_create(&(struct kern_config){ .ncpu = 1, .nopin = true })) == NULL)
+	if (im->k == NULL && (im->k = bench_route_kern()) == NULL)
 		return -errno;
 	if ((im->rt4 = rt_table_create(im->k, AF_INET)) == NULL)
 		return -errno;
@@ -997,7 +1004,7 @@ load6(const struct bench_opts *o, struct impls *im, const struct pfx6 *p, size_t
 	size_t rss0 = rss_bytes();
 	double t0 = bench_now();
 
-	if (im->k == NULL && (im->k = kern_create(&(struct kern_config){ .ncpu = 1, .nopin = true })) == NULL)
+	if (im->k == NULL && (im->k = bench_route_kern()) == NULL)
 		return -errno;
 	if ((im->rt6 = rt_table_create(im->k, AF_INET6)) == NULL)
 		return -errno;

@@ -52,7 +52,7 @@ struct nhop {
 };
 
 struct nh_table {
-	struct kmutex	 nt_lock;	/* class "nhop_table": writer lock: hash chains, index allocation */
+	struct kmutex	 nt_lock;	/* "nhop_table": hash chains, index allocation */
 	int		 nt_af;		/* [I] */
 	unsigned	 nt_nbucket;	/* [I] power of two */
 	struct nhop	**nt_hash;	/* [W] dedup hash */
