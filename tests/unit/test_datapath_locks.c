@@ -14,9 +14,9 @@
  * Normal mode: the difference of the two snapshots must be zero for every class except
  * those listed in dp_allowed[] (each with the reason it is not shared across CPUs).  The
  * frames must really have been handled on both CPUs, in both directions.
- * Giant mode: the same traffic must take the "giant" class at least once per
- * continuation run, which the handlers check directly (every handler call runs with
- * giant held) and the statistics confirm (at least one acquisition per CPU that ran).
+ * Giant mode: the same traffic must take the "giant" class around every continuation
+ * run, which the handlers check directly (each call asserts it runs with giant held)
+ * and the statistics confirm (acquisitions >= 2: both CPUs ran continuations).
  *
  * To see the test fail, make if_transmit take the ifnet lock (kmutex_enter/exit of
  * ifp->if_lock): the "ifnet" class then shows n + n acquisitions on the data path.
