@@ -40,6 +40,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "kern/kern.h"
 #include "kern/psz.h"
 #include "net/route.h"
 
@@ -274,6 +275,7 @@ ref4_free(struct ref4 *r)
 /* ---- implementations ----------------------------------------------------------- */
 
 struct impls {
+	struct kern		*k;	/* lock registry of the tables */
 	struct rt_table		*rt4, *rt6;
 	struct nh_spec		 spec[NNH];
 	struct bt_table		 bt;
@@ -678,13 +680,22 @@ report_load(const struct bench_opts *o, const char *bcase, const char *impl, dou
 	bench_report(o, B, bcase, impl, "prefixes", (double)n, "");
 }
 
+/* A 1-CPU kern: only the registry of the tables' lock statistics. */
+static struct kern *
+bench_route_kern(void)
+{
+	return kern_create(&(struct kern_config){ .ncpu = 1, .nopin = true });
+}
+
 static int
 load_smpnet4(const struct bench_opts *o, struct impls *im, const struct pfx4 *p, size_t n)
 {
 	size_t rss0 = rss_bytes();
 	double t0 = bench_now();
 
-	if ((im->rt4 = rt_table_create(AF_INET)) == NULL)
+	if (im->k == NULL && (im->k = bench_route_kern()) == NULL)
+		return -errno;
+	if ((im->rt4 = rt_table_create(im->k, AF_INET)) == NULL)
 		return -errno;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t a = htonl(p[i].addr);
@@ -836,6 +847,8 @@ teardown(struct impls *im)
 		rt_table_destroy(im->rt4);
 	if (im->rt6 != NULL)
 		rt_table_destroy(im->rt6);
+	if (im->k != NULL)
+		kern_destroy(im->k);
 	if (im->have_bt)
 		bt_fini(&im->bt);
 #ifdef HAVE_DPDK
@@ -991,7 +1004,9 @@ load6(const struct bench_opts *o, struct impls *im, const struct pfx6 *p, size_t
 	size_t rss0 = rss_bytes();
 	double t0 = bench_now();
 
-	if ((im->rt6 = rt_table_create(AF_INET6)) == NULL)
+	if (im->k == NULL && (im->k = bench_route_kern()) == NULL)
+		return -errno;
+	if ((im->rt6 = rt_table_create(im->k, AF_INET6)) == NULL)
 		return -errno;
 	for (size_t i = 0; i < n; i++)
 		if (rt_add(im->rt6, p[i].addr, p[i].len, &im->spec[p[i].nh], 0) != 0)

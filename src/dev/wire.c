@@ -80,7 +80,7 @@ struct wire_port {
 	struct ring		**wp_rx;	/* [I] w_nq MPSC rings */
 	struct if_pcpu		*wp_cnt;	/* [c] WS_* */
 	_Atomic bool		 wp_faulty;	/* [a] fault injection on */
-	pthread_mutex_t		 wp_flock;
+	struct kmutex		 wp_flock;	/* class "wire_port" */
 	struct wire_fault	 wp_f;		/* [L wp_flock] */
 	struct kcont		 wp_delay_kc;	/* delivers due delayed frames */
 	struct kcont		 wp_hold_kc;	/* flushes a held frame */
@@ -93,7 +93,7 @@ struct wire {
 	int			 w_nq;		/* [I] */
 	int			 w_ringsize;	/* [I] */
 	uint32_t		 w_mtu;		/* [I] */
-	pthread_mutex_t		 w_lock;	/* port attach/detach */
+	struct kmutex		 w_lock;	/* class "wire": port attach/detach */
 	struct toeplitz		 w_tz;		/* [I] */
 	_Atomic uint64_t	 w_learn[WIRE_LEARN_SIZE];	/* [a] switch table */
 	struct wire_port	*w_port;	/* [I] w_nports */
@@ -355,7 +355,7 @@ wire_fault_tx(struct wire_port *wp, struct mbuf *m)
 	struct mbuf *dup = NULL;
 	int i;
 
-	pthread_mutex_lock(&wp->wp_flock);
+	kmutex_enter(&wp->wp_flock);
 	for (i = 0; i < 5; i++)
 		r[i] = wire_rng(f);
 	if (!wire_bucket_take(wp, now, m->m_pkthdr.len)) {
@@ -383,10 +383,10 @@ wire_fault_tx(struct wire_port *wp, struct mbuf *m)
 		if (dup != NULL)
 			wire_send_ordered(wp, dup, false);
 	}
-	pthread_mutex_unlock(&wp->wp_flock);
+	kmutex_exit(&wp->wp_flock);
 	return;
 drop:
-	pthread_mutex_unlock(&wp->wp_flock);
+	kmutex_exit(&wp->wp_flock);
 	m_freem(m);
 }
 
@@ -400,7 +400,7 @@ wire_delay_run(void *arg)
 	struct wire_delayed *d;
 
 	psz_read_enter();
-	pthread_mutex_lock(&wp->wp_flock);
+	kmutex_enter(&wp->wp_flock);
 	while ((d = f->wf_dhead) != NULL && d->wd_deadline <= now) {
 		if ((f->wf_dhead = d->wd_next) == NULL)
 			f->wf_dtail = NULL;
@@ -409,7 +409,7 @@ wire_delay_run(void *arg)
 	}
 	if (d != NULL)
 		(void)kcont_schedule(&wp->wp_delay_kc, wp->wp_cpu, d->wd_deadline - now);
-	pthread_mutex_unlock(&wp->wp_flock);
+	kmutex_exit(&wp->wp_flock);
 	psz_read_exit();
 }
 
@@ -421,12 +421,12 @@ wire_hold_run(void *arg)
 	struct mbuf *held;
 
 	psz_read_enter();
-	pthread_mutex_lock(&wp->wp_flock);
+	kmutex_enter(&wp->wp_flock);
 	held = wp->wp_f.wf_held;
 	wp->wp_f.wf_held = NULL;
 	if (held != NULL)
 		wire_forward(wp, held);
-	pthread_mutex_unlock(&wp->wp_flock);
+	kmutex_exit(&wp->wp_flock);
 	psz_read_exit();
 }
 
@@ -438,6 +438,7 @@ wire_fault_flush_locked(struct wire_port *wp, bool drop)
 	struct wire_delayed *d;
 	struct mbuf *m;
 
+	KMUTEX_ASSERT_HELD(&wp->wp_flock);
 	while ((d = f->wf_dhead) != NULL) {
 		f->wf_dhead = d->wd_next;
 		m = d->wd_m;
@@ -470,9 +471,9 @@ wire_flush(struct wire *w, int port)
 		return;
 	wp = &w->w_port[port];
 	psz_read_enter();
-	pthread_mutex_lock(&wp->wp_flock);
+	kmutex_enter(&wp->wp_flock);
 	wire_fault_flush_locked(wp, false);
-	pthread_mutex_unlock(&wp->wp_flock);
+	kmutex_exit(&wp->wp_flock);
 	psz_read_exit();
 }
 
@@ -488,7 +489,7 @@ wire_set_faults(struct wire *w, int port, const struct wire_faults *fc)
 	    fc->delay_ppm > WIRE_PPM))
 		return -EINVAL;
 	wp = &w->w_port[port];
-	pthread_mutex_lock(&wp->wp_flock);
+	kmutex_enter(&wp->wp_flock);
 	memset(&wp->wp_f.wf_cfg, 0, sizeof(wp->wp_f.wf_cfg));
 	if (fc != NULL)
 		wp->wp_f.wf_cfg = *fc;
@@ -498,7 +499,7 @@ wire_set_faults(struct wire *w, int port, const struct wire_faults *fc)
 	wp->wp_f.wf_last_ns = ktime_now(w->w_kern);
 	/* relaxed: the mutex orders the configuration; the flag only selects the path */
 	atomic_store_explicit(&wp->wp_faulty, fc != NULL, memory_order_relaxed);
-	pthread_mutex_unlock(&wp->wp_flock);
+	kmutex_exit(&wp->wp_flock);
 	return 0;
 }
 
@@ -597,19 +598,25 @@ static const struct if_ops wire_ops = {
 
 /* ------------------------------------------------------------------ create / destroy */
 
+/* Port attach/detach (outermost), and each port's fault-injection state (a leaf). */
+static const struct klock_class wire_class = { "wire" };
+static const struct klock_class wire_port_class = { "wire_port" };
+
 static int
 wire_port_init(struct wire *w, int i)
 {
 	struct wire_port *wp = &w->w_port[i];
-	int q;
+	int q, err;
 
+	/* wp_wire stays NULL until the lock exists: wire_port_fini skips such a port */
+	if ((err = kmutex_init(&wp->wp_flock, w->w_kern, &wire_port_class)) != 0)
+		return -err;
 	wp->wp_wire = w;
 	wp->wp_idx = i;
 	wp->wp_cpu = i % w->w_ncpu;
-	pthread_mutex_init(&wp->wp_flock, NULL);
 	kcont_init(&wp->wp_delay_kc, w->w_kern, wire_delay_run, wp, NULL, 0);
 	kcont_init(&wp->wp_hold_kc, w->w_kern, wire_hold_run, wp, NULL, 0);
-	if ((wp->wp_cnt = if_pcpu_alloc(w->w_ncpu)) == NULL)
+	if ((wp->wp_cnt = if_pcpu_alloc(w->w_kern)) == NULL)
 		return ENOMEM;
 	if ((wp->wp_rx = calloc((size_t)w->w_nq, sizeof(*wp->wp_rx))) == NULL)
 		return ENOMEM;
@@ -629,9 +636,9 @@ wire_port_fini(struct wire_port *wp)
 		return;		/* never initialised */
 	(void)kcont_halt(&wp->wp_delay_kc);
 	(void)kcont_halt(&wp->wp_hold_kc);
-	pthread_mutex_lock(&wp->wp_flock);
+	kmutex_enter(&wp->wp_flock);
 	wire_fault_flush_locked(wp, true);
-	pthread_mutex_unlock(&wp->wp_flock);
+	kmutex_exit(&wp->wp_flock);
 	for (q = 0; wp->wp_rx != NULL && q < w->w_nq; q++) {
 		if (wp->wp_rx[q] == NULL)
 			continue;
@@ -639,8 +646,8 @@ wire_port_fini(struct wire_port *wp)
 		ring_destroy(wp->wp_rx[q]);
 	}
 	free(wp->wp_rx);
-	free(wp->wp_cnt);
-	pthread_mutex_destroy(&wp->wp_flock);
+	if_pcpu_free(wp->wp_cnt);
+	kmutex_fini(&wp->wp_flock);
 }
 
 static int
@@ -674,7 +681,11 @@ wire_create(struct kern *k, const struct wire_config *cfg)
 	w->w_nq = cfg->nqueues;
 	w->w_ringsize = cfg->ring_size != 0 ? cfg->ring_size : WIRE_RING_DEFAULT;
 	w->w_mtu = cfg->mtu != 0 ? cfg->mtu : 1500;
-	pthread_mutex_init(&w->w_lock, NULL);
+	if ((err = kmutex_init(&w->w_lock, k, &wire_class)) != 0) {
+		free(w);
+		errno = -err;
+		return NULL;
+	}
 	toeplitz_init(&w->w_tz, cfg->rss_key != NULL ? cfg->rss_key : toeplitz_default_key);
 	if ((w->w_port = calloc((size_t)w->w_nports, sizeof(*w->w_port))) == NULL)
 		goto fail;
@@ -703,7 +714,7 @@ wire_destroy(struct wire *w)
 	for (i = 0; w->w_port != NULL && i < w->w_nports; i++)
 		wire_port_fini(&w->w_port[i]);
 	free(w->w_port);
-	pthread_mutex_destroy(&w->w_lock);
+	kmutex_fini(&w->w_lock);
 	free(w);
 }
 
@@ -742,7 +753,7 @@ wire_port_attach(struct wire *w, int port, struct vnet *v, const char *name,
 		errno = EINVAL;
 		return NULL;
 	}
-	pthread_mutex_lock(&w->w_lock);
+	kmutex_enter(&w->w_lock);
 	if (atomic_load_explicit(&w->w_port[port].wp_ifp, memory_order_relaxed) != NULL)
 		err = EBUSY;
 	else if ((ifp = wire_ifnet_make(w, port, v, name, mac)) == NULL)
@@ -754,7 +765,7 @@ wire_port_attach(struct wire *w, int port, struct vnet *v, const char *name,
 		psz_publish(&w->w_port[port].wp_ifp, ifp);	/* pairs with wire_deliver */
 		err = -if_up(ifp);
 	}
-	pthread_mutex_unlock(&w->w_lock);
+	kmutex_exit(&w->w_lock);
 	if (err != 0) {
 		errno = err;
 		return NULL;
@@ -771,15 +782,15 @@ wire_port_detach(struct wire *w, int port)
 	if (port < 0 || port >= w->w_nports)
 		return -EINVAL;
 	wp = &w->w_port[port];
-	pthread_mutex_lock(&w->w_lock);
+	kmutex_enter(&w->w_lock);
 	ifp = atomic_load_explicit(&wp->wp_ifp, memory_order_relaxed);	/* [W w_lock] */
 	if (ifp == NULL) {
-		pthread_mutex_unlock(&w->w_lock);
+		kmutex_exit(&w->w_lock);
 		return -ENOENT;
 	}
 	psz_publish(&wp->wp_ifp, NULL);	/* senders now drop (no_peer) */
 	if_detach(ifp);			/* waits for senders; halts polls; wire_stop drains */
-	pthread_mutex_unlock(&w->w_lock);
+	kmutex_exit(&w->w_lock);
 	return 0;
 }
 

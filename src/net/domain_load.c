@@ -65,9 +65,9 @@ vnet_domain_load(struct vnet *v, const char *path)
 		dlclose(h);
 		return slot;
 	}
-	pthread_mutex_lock(&v->v_cfglock);
+	kmutex_enter(&v->v_cfglock);
 	v->v_dom_dl[slot] = h;
-	pthread_mutex_unlock(&v->v_cfglock);
+	kmutex_exit(&v->v_cfglock);
 	return slot;
 }
 

@@ -82,7 +82,7 @@ if_rxq_init(struct ifnet *ifp, const struct if_config *cfg, int q)
 	if (rxq->rxq_cpu < 0 || rxq->rxq_cpu >= ncpu)
 		return EINVAL;
 	rxq->rxq_budget = cfg->budget > 0 ? cfg->budget : IF_BUDGET_DEFAULT;
-	if ((rxq->rxq_cnt = if_pcpu_alloc(ncpu)) == NULL)
+	if ((rxq->rxq_cnt = if_pcpu_alloc(ifp->if_vnet->v_kern)) == NULL)
 		return ENOMEM;
 	kcont_init(&rxq->rxq_poll, ifp->if_vnet->v_kern, if_rxq_poll_run, rxq, NULL, 0);
 	return 0;
@@ -95,12 +95,16 @@ if_txq_init(struct ifnet *ifp, int q)
 
 	txq->txq_ifp = ifp;
 	txq->txq_idx = q;
-	if ((txq->txq_cnt = if_pcpu_alloc(ifp->if_ncpu)) == NULL)
+	if ((txq->txq_cnt = if_pcpu_alloc(ifp->if_vnet->v_kern)) == NULL)
 		return ENOMEM;
 	return 0;
 }
 
-static void
+/* Per interface: flags, MTU, multicast list, addresses (never on the data path). */
+static const struct klock_class ifnet_class = { "ifnet" };
+
+/* 0 or a negative errno from kmutex_init (the lock is the last thing set up). */
+static int
 if_fields_init(struct ifnet *ifp, struct vnet *v, const struct if_config *cfg)
 {
 	ifp->if_vnet = v;
@@ -119,7 +123,7 @@ if_fields_init(struct ifnet *ifp, struct vnet *v, const struct if_config *cfg)
 	if (cfg->lladdr != NULL)
 		memcpy(ifp->if_lladdr, cfg->lladdr, sizeof(ifp->if_lladdr));
 	snprintf(ifp->if_xname, sizeof(ifp->if_xname), "%s", cfg->name);
-	pthread_mutex_init(&ifp->if_lock, NULL);
+	return kmutex_init(&ifp->if_lock, v->v_kern, &ifnet_class);
 }
 
 /* Zeroed, cache-line aligned memory (size rounded up to a line). */
@@ -143,7 +147,7 @@ if_queues_alloc(struct ifnet *ifp, const struct if_config *cfg)
 
 	ifp->if_rxq = if_zalloc(rsz);
 	ifp->if_txq = if_zalloc(tsz);
-	ifp->if_cnt = if_pcpu_alloc(ifp->if_ncpu);
+	ifp->if_cnt = if_pcpu_alloc(ifp->if_vnet->v_kern);
 	if (ifp->if_rxq == NULL || ifp->if_txq == NULL || ifp->if_cnt == NULL)
 		return ENOMEM;
 	for (q = 0; q < ifp->if_nrxq; q++)
@@ -167,7 +171,11 @@ if_alloc(struct vnet *v, const struct if_config *cfg)
 	}
 	if ((ifp = if_zalloc(sizeof(*ifp))) == NULL)
 		return NULL;
-	if_fields_init(ifp, v, cfg);
+	if ((err = if_fields_init(ifp, v, cfg)) != 0) {
+		free(ifp);
+		errno = -err;
+		return NULL;
+	}
 	if ((err = if_queues_alloc(ifp, cfg)) != 0) {
 		if_free(ifp);
 		errno = err;
@@ -191,9 +199,9 @@ if_free(struct ifnet *ifp)
 	if (ifp == NULL)
 		return;
 	for (q = 0; ifp->if_rxq != NULL && q < ifp->if_nrxq; q++)
-		free(ifp->if_rxq[q].rxq_cnt);
+		if_pcpu_free(ifp->if_rxq[q].rxq_cnt);
 	for (q = 0; ifp->if_txq != NULL && q < ifp->if_ntxq; q++)
-		free(ifp->if_txq[q].txq_cnt);
+		if_pcpu_free(ifp->if_txq[q].txq_cnt);
 	for (me = ifp->if_mlist; me != NULL; me = next) {
 		next = me->me_next;
 		free(me);
@@ -201,8 +209,8 @@ if_free(struct ifnet *ifp)
 	if_mfilter_free(atomic_load_explicit(&ifp->if_mfilter, memory_order_relaxed));
 	free(ifp->if_rxq);
 	free(ifp->if_txq);
-	free(ifp->if_cnt);
-	pthread_mutex_destroy(&ifp->if_lock);
+	if_pcpu_free(ifp->if_cnt);
+	kmutex_fini(&ifp->if_lock);
 	free(ifp);
 }
 
@@ -214,6 +222,7 @@ if_index_pick(struct vnet *v, const char *name)
 	struct ifnet *ifp;
 	int i;
 
+	KMUTEX_ASSERT_HELD(&v->v_lock);
 	for (ifp = v->v_iflist; ifp != NULL; ifp = ifp->if_next)
 		if (strcmp(ifp->if_xname, name) == 0)
 			return -EEXIST;
@@ -230,6 +239,7 @@ if_domains_attach(struct ifnet *ifp)
 	struct vnet *v = ifp->if_vnet;
 	int s, err;
 
+	KMUTEX_ASSERT_HELD(&v->v_cfglock);
 	for (s = 0; s < DOM_MAX; s++) {
 		const struct domain *dom = v->v_domain[s];
 
@@ -251,14 +261,17 @@ if_domains_detach(struct ifnet *ifp)
 	struct vnet *v = ifp->if_vnet;
 	int s;
 
+	KMUTEX_ASSERT_HELD(&v->v_cfglock);
 	for (s = DOM_MAX - 1; s >= 0; s--)
 		if (v->v_domain[s] != NULL && v->v_domain[s]->dom_ifdetach != NULL)
 			v->v_domain[s]->dom_ifdetach(v, s, ifp);
 }
 
+/* Link ifp into the table and list.  v_cfglock held. */
 static void
 if_publish(struct vnet *v, struct ifnet *ifp, int index)
 {
+	KMUTEX_ASSERT_HELD(&v->v_cfglock);
 	vnet_lock(v);
 	ifp->if_index = index;
 	ifp->if_next = v->v_iflist;
@@ -275,21 +288,21 @@ if_attach(struct ifnet *ifp)
 	int index, err;
 
 	KASSERT(!psz_read_held());
-	pthread_mutex_lock(&v->v_cfglock);
+	kmutex_enter(&v->v_cfglock);
 	vnet_lock(v);
 	index = if_index_pick(v, ifp->if_xname);
 	vnet_unlock(v);
 	if (index < 0) {
-		pthread_mutex_unlock(&v->v_cfglock);
+		kmutex_exit(&v->v_cfglock);
 		return index;
 	}
 	if ((err = if_domains_attach(ifp)) != 0) {
-		pthread_mutex_unlock(&v->v_cfglock);
+		kmutex_exit(&v->v_cfglock);
 		return err < 0 ? err : -err;
 	}
 	if_publish(v, ifp, index);
 	ifp->if_attached = true;
-	pthread_mutex_unlock(&v->v_cfglock);
+	kmutex_exit(&v->v_cfglock);
 	return 0;
 }
 
@@ -335,9 +348,9 @@ if_detach(struct ifnet *ifp)
 	int q;
 
 	KASSERT(!psz_read_held());
-	pthread_mutex_lock(&v->v_cfglock);
+	kmutex_enter(&v->v_cfglock);
 	if (!ifp->if_attached) {
-		pthread_mutex_unlock(&v->v_cfglock);
+		kmutex_exit(&v->v_cfglock);
 		return;
 	}
 	if_unpublish(v, ifp);
@@ -352,7 +365,7 @@ if_detach(struct ifnet *ifp)
 	if_domains_detach(ifp);
 	if_addrs_flush(ifp);
 	ifp->if_attached = false;
-	pthread_mutex_unlock(&v->v_cfglock);
+	kmutex_exit(&v->v_cfglock);
 	if_defer(&ifp->if_psz, if_free_deferred);
 }
 
@@ -472,7 +485,7 @@ if_setflags(struct ifnet *ifp, uint32_t set, uint32_t clear)
 
 	set &= ~IFF_CANTCHANGE;
 	clear &= ~IFF_CANTCHANGE;
-	pthread_mutex_lock(&ifp->if_lock);
+	kmutex_enter(&ifp->if_lock);
 	old = if_flags(ifp);
 	nf = (old | set) & ~clear;
 	if (ifp->if_ops->ifo_set_flags != NULL)
@@ -484,7 +497,7 @@ if_setflags(struct ifnet *ifp, uint32_t set, uint32_t clear)
 		atomic_fetch_or_explicit(&ifp->if_flags, set, memory_order_relaxed);
 		atomic_fetch_and_explicit(&ifp->if_flags, ~clear, memory_order_relaxed);
 	}
-	pthread_mutex_unlock(&ifp->if_lock);
+	kmutex_exit(&ifp->if_lock);
 	return err;
 }
 
@@ -524,12 +537,12 @@ if_set_mtu(struct ifnet *ifp, uint32_t mtu)
 
 	if (mtu < IF_MTU_MIN || mtu > IF_MTU_MAX)
 		return -EINVAL;
-	pthread_mutex_lock(&ifp->if_lock);
+	kmutex_enter(&ifp->if_lock);
 	if (ifp->if_ops->ifo_set_mtu != NULL)
 		err = ifp->if_ops->ifo_set_mtu(ifp, mtu);
 	if (err == 0)
 		atomic_store_explicit(&ifp->if_mtu, mtu, memory_order_relaxed);
-	pthread_mutex_unlock(&ifp->if_lock);
+	kmutex_exit(&ifp->if_lock);
 	return err;
 }
 
@@ -627,14 +640,14 @@ if_multi_join(struct ifnet *ifp, const uint8_t mac[6])
 
 	if (!ether_is_multicast(mac))
 		return -EINVAL;
-	pthread_mutex_lock(&ifp->if_lock);
+	kmutex_enter(&ifp->if_lock);
 	if ((me = if_multi_find(ifp, mac)) != NULL) {
 		me->me_refcnt++;
-		pthread_mutex_unlock(&ifp->if_lock);
+		kmutex_exit(&ifp->if_lock);
 		return 0;
 	}
 	if ((me = calloc(1, sizeof(*me))) == NULL) {
-		pthread_mutex_unlock(&ifp->if_lock);
+		kmutex_exit(&ifp->if_lock);
 		return -ENOMEM;
 	}
 	memcpy(me->me_addr, mac, 6);
@@ -645,7 +658,7 @@ if_multi_join(struct ifnet *ifp, const uint8_t mac[6])
 		ifp->if_mlist = me->me_next;
 		free(me);
 	}
-	pthread_mutex_unlock(&ifp->if_lock);
+	kmutex_exit(&ifp->if_lock);
 	if (err == 0)
 		if_multi_notify(ifp);
 	return err;
@@ -667,9 +680,9 @@ if_multi_leave(struct ifnet *ifp, const uint8_t mac[6])
 	struct if_mentry *me;
 	bool changed = false;
 
-	pthread_mutex_lock(&ifp->if_lock);
+	kmutex_enter(&ifp->if_lock);
 	if ((me = if_multi_find(ifp, mac)) == NULL) {
-		pthread_mutex_unlock(&ifp->if_lock);
+		kmutex_exit(&ifp->if_lock);
 		return -ENOENT;
 	}
 	if (--me->me_refcnt == 0) {
@@ -678,13 +691,13 @@ if_multi_leave(struct ifnet *ifp, const uint8_t mac[6])
 			me->me_next = ifp->if_mlist;
 			ifp->if_mlist = me;
 			me->me_refcnt = 1;
-			pthread_mutex_unlock(&ifp->if_lock);
+			kmutex_exit(&ifp->if_lock);
 			return -ENOMEM;
 		}
 		free(me);
 		changed = true;
 	}
-	pthread_mutex_unlock(&ifp->if_lock);
+	kmutex_exit(&ifp->if_lock);
 	if (changed)
 		if_multi_notify(ifp);
 	return 0;
@@ -712,10 +725,10 @@ if_multi_refcnt(struct ifnet *ifp, const uint8_t mac[6])
 	struct if_mentry *me;
 	int n;
 
-	pthread_mutex_lock(&ifp->if_lock);
+	kmutex_enter(&ifp->if_lock);
 	me = if_multi_find(ifp, mac);
 	n = me != NULL ? me->me_refcnt : 0;
-	pthread_mutex_unlock(&ifp->if_lock);
+	kmutex_exit(&ifp->if_lock);
 	return n;
 }
 
@@ -737,12 +750,12 @@ if_addr_add(struct ifnet *ifp, struct ifa_hdr *ifa)
 		return -EINVAL;
 	ifa->ifa_ifp = ifp;
 	atomic_init(&ifa->ifa_next, NULL);
-	pthread_mutex_lock(&ifp->if_lock);
+	kmutex_enter(&ifp->if_lock);
 	pp = &ifp->if_addrs[ifa->ifa_family];
 	while (atomic_load_explicit(pp, memory_order_relaxed) != NULL)	/* [L if_lock] */
 		pp = &atomic_load_explicit(pp, memory_order_relaxed)->ifa_next;
 	psz_publish(pp, ifa);	/* pairs with IF_ADDR_FOREACH's psz_deref */
-	pthread_mutex_unlock(&ifp->if_lock);
+	kmutex_exit(&ifp->if_lock);
 	return 0;
 }
 
@@ -762,13 +775,13 @@ if_addr_remove(struct ifnet *ifp, struct ifa_hdr *ifa)
 
 	if (ifa == NULL || ifa->ifa_family < 0 || ifa->ifa_family >= IF_NAF)
 		return -EINVAL;
-	pthread_mutex_lock(&ifp->if_lock);
+	kmutex_enter(&ifp->if_lock);
 	pp = &ifp->if_addrs[ifa->ifa_family];
 	while ((cur = atomic_load_explicit(pp, memory_order_relaxed)) != NULL && cur != ifa)
 		pp = &cur->ifa_next;
 	if (cur != NULL)	/* readers on ifa keep following its (unchanged) next */
 		psz_publish(pp, atomic_load_explicit(&ifa->ifa_next, memory_order_relaxed));
-	pthread_mutex_unlock(&ifp->if_lock);
+	kmutex_exit(&ifp->if_lock);
 	if (cur == NULL)
 		return -ENOENT;
 	if_defer(&ifa->ifa_psz, if_addr_free_deferred);

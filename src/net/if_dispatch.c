@@ -62,7 +62,7 @@ dispatch_create(struct vnet *v)
 		return NULL;
 	dt->dt_vnet = v;
 	dt->dt_ncpu = kern_ncpu(v->v_kern);
-	if ((dt->dt_cnt = if_pcpu_alloc(dt->dt_ncpu)) == NULL) {
+	if ((dt->dt_cnt = if_pcpu_alloc(v->v_kern)) == NULL) {
 		free(dt);
 		return NULL;
 	}
@@ -78,7 +78,7 @@ dispatch_destroy(struct dispatch_tables *dt)
 	for (f = 0; f < DISPATCH_NFAMILY; f++)
 		for (p = 0; p < 256; p++)
 			free(atomic_load_explicit(&dt->dt_proto[f][p], memory_order_relaxed));
-	free(dt->dt_cnt);
+	if_pcpu_free(dt->dt_cnt);
 	free(dt);
 }
 

@@ -44,6 +44,7 @@
 
 #include "kern/kern.h"
 #include "kern/kcont.h"
+#include "kern/klock.h"
 #include "kern/psz.h"
 #include "net/ifnet.h"
 #include "net/vnet.h"
@@ -157,7 +158,7 @@ struct ifnet {
 	_Atomic(struct if_mfilter *) if_mfilter;	/* [R, L if_lock] */
 
 	/* Control path. */
-	pthread_mutex_t		 if_lock;	/* flags, MTU, addresses, multicast list */
+	struct kmutex		 if_lock;	/* "ifnet": flags, MTU, addrs, multicast */
 	struct if_mentry	*if_mlist;	/* [L if_lock] */
 	struct ifnet		*if_next;	/* [W v_lock] the vnet's list */
 	bool			 if_attached;	/* [W v_cfglock] */

@@ -24,16 +24,19 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/* The nexthop table writer lock; taken after rt_table (route.c). */
+static const struct klock_class nhop_table_class = { "nhop_table" };
+
 static void
 nt_lock_enter(struct nh_table *nt)
 {
-	pthread_mutex_lock(&nt->nt_lock);
+	kmutex_enter(&nt->nt_lock);
 }
 
 static void
 nt_lock_exit(struct nh_table *nt)
 {
-	pthread_mutex_unlock(&nt->nt_lock);
+	kmutex_exit(&nt->nt_lock);
 }
 
 static uint32_t
@@ -60,9 +63,10 @@ spec_equal(const struct nh_spec *a, const struct nh_spec *b)
 }
 
 struct nh_table *
-nh_table_create(int af, uint32_t cap)
+nh_table_create(struct kern *k, int af, uint32_t cap)
 {
 	struct nh_table *nt;
+	int err;
 
 	if (cap == 0)
 		cap = 65536;
@@ -86,7 +90,13 @@ nh_table_create(int af, uint32_t cap)
 	for (uint32_t i = 0; i < cap; i++)
 		nt->nt_freeidx[i] = cap - 1 - i;	/* lowest index on top */
 	nt->nt_nfree = cap;
-	pthread_mutex_init(&nt->nt_lock, NULL);
+	if ((err = kmutex_init(&nt->nt_lock, k, &nhop_table_class)) != 0) {
+		free(nt->nt_hash);
+		nt->nt_hash = NULL;	/* tells nh_table_destroy there is no lock */
+		nh_table_destroy(nt);
+		errno = -err;
+		return NULL;
+	}
 	return nt;
 }
 
@@ -98,7 +108,7 @@ nh_table_destroy(struct nh_table *nt)
 	psz_barrier();
 	assert(atomic_load_explicit(&nt->nt_count, memory_order_relaxed) == 0);
 	if (nt->nt_hash != NULL)
-		pthread_mutex_destroy(&nt->nt_lock);
+		kmutex_fini(&nt->nt_lock);
 	free(nt->nt_hash);
 	free(nt->nt_byidx);
 	free(nt->nt_freeidx);
@@ -110,6 +120,7 @@ nh_find_locked(struct nh_table *nt, const struct nh_spec *spec, uint32_t h)
 {
 	struct nhop *nh;
 
+	KMUTEX_ASSERT_HELD(&nt->nt_lock);
 	for (nh = nt->nt_hash[h & (nt->nt_nbucket - 1)]; nh != NULL; nh = nh->nh_hnext)
 		if (spec_equal(&nh->nh_spec, spec))
 			return nh;
@@ -122,6 +133,7 @@ nh_create_locked(struct nh_table *nt, const struct nh_spec *spec, uint32_t h)
 	struct nhop *nh;
 	unsigned b = h & (nt->nt_nbucket - 1);
 
+	KMUTEX_ASSERT_HELD(&nt->nt_lock);
 	if (nt->nt_nfree == 0) {
 		errno = ENOSPC;
 		return NULL;
@@ -186,6 +198,7 @@ nh_unlink_locked(struct nh_table *nt, struct nhop *nh)
 {
 	struct nhop **pp = &nt->nt_hash[spec_hash(&nh->nh_spec) & (nt->nt_nbucket - 1)];
 
+	KMUTEX_ASSERT_HELD(&nt->nt_lock);
 	while (*pp != nh)
 		pp = &(*pp)->nh_hnext;
 	*pp = nh->nh_hnext;

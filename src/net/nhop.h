@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kern/klock.h"
 #include "kern/psz.h"
 
 struct ifnet;			/* opaque here; the interface module defines it */
@@ -51,7 +52,7 @@ struct nhop {
 };
 
 struct nh_table {
-	pthread_mutex_t	 nt_lock;	/* writer lock: hash chains, index allocation */
+	struct kmutex	 nt_lock;	/* "nhop_table": hash chains, index allocation */
 	int		 nt_af;		/* [I] */
 	unsigned	 nt_nbucket;	/* [I] power of two */
 	struct nhop	**nt_hash;	/* [W] dedup hash */
@@ -64,9 +65,10 @@ struct nh_table {
 
 /*
  * Create a nexthop table for af with room for cap nexthops (0: 65536).  Returns NULL
- * with errno EINVAL (bad af or cap > NH_MAXIDX + 1) or ENOMEM.  May block.
+ * with errno EINVAL (bad af or cap > NH_MAXIDX + 1) or ENOMEM.  The writer lock
+ * registers its class ("nhop_table") in k.  May block.
  */
-struct nh_table *nh_table_create(int af, uint32_t cap);
+struct nh_table *nh_table_create(struct kern *k, int af, uint32_t cap);
 
 /*
  * Free the table.  Every nexthop must have been released; waits for pending deferred

@@ -27,27 +27,25 @@
 
 /* ---- writer lock --------------------------------------------------------------- */
 
+/* The routing table writer lock; taken before nhop_table. */
+static const struct klock_class rt_table_class = { "rt_table" };
+
 static void
 rt_lock_enter(struct rt_table *rt)
 {
-	pthread_mutex_lock(&rt->rt_lock);
-	/* Relaxed: only read by the owner's own assertions. */
-	atomic_store_explicit(&rt->rt_owner, (unsigned long)pthread_self(),
-	    memory_order_relaxed);
+	kmutex_enter(&rt->rt_lock);
 }
 
 static void
 rt_lock_exit(struct rt_table *rt)
 {
-	atomic_store_explicit(&rt->rt_owner, 0, memory_order_relaxed);
-	pthread_mutex_unlock(&rt->rt_lock);
+	kmutex_exit(&rt->rt_lock);
 }
 
 static bool
 rt_lock_held(const struct rt_table *rt)
 {
-	return atomic_load_explicit(&rt->rt_owner, memory_order_relaxed) ==
-	    (unsigned long)pthread_self();
+	return kmutex_owned(&rt->rt_lock);
 }
 
 /* ---- helpers ------------------------------------------------------------------- */
@@ -98,7 +96,7 @@ entry_free_deferred(struct psz_head *ph)
 /* ---- table --------------------------------------------------------------------- */
 
 struct rt_table *
-rt_table_create(int af)
+rt_table_create(struct kern *k, int af)
 {
 	struct rt_table *rt;
 	int rc;
@@ -114,7 +112,7 @@ rt_table_create(int af)
 	rc = ptree_init(&rt->rt_tree, af == AF_INET ? &ptree_ops_ipv4 : &ptree_ops_ipv6);
 	if (rc == 0)
 		rc = af == AF_INET ? fib4_init(&rt->rt_fib4, 0) : fib6_init(&rt->rt_fib6, 0);
-	if (rc == 0 && (rt->rt_nt = nh_table_create(af, 0)) == NULL)
+	if (rc == 0 && (rt->rt_nt = nh_table_create(k, af, 0)) == NULL)
 		rc = -errno;
 	if (rc != 0) {
 		fib4_fini(&rt->rt_fib4);
@@ -125,7 +123,15 @@ rt_table_create(int af)
 		return NULL;
 	}
 	rt->rt_byidx = rt->rt_nt->nt_byidx;
-	pthread_mutex_init(&rt->rt_lock, NULL);
+	if ((rc = kmutex_init(&rt->rt_lock, k, &rt_table_class)) != 0) {
+		nh_table_destroy(rt->rt_nt);
+		fib4_fini(&rt->rt_fib4);
+		fib6_fini(&rt->rt_fib6);
+		ptree_fini(&rt->rt_tree);
+		free(rt);
+		errno = -rc;
+		return NULL;
+	}
 	return rt;
 }
 
@@ -158,7 +164,7 @@ rt_table_destroy(struct rt_table *rt)
 	fib4_fini(&rt->rt_fib4);
 	fib6_fini(&rt->rt_fib6);
 	ptree_fini(&rt->rt_tree);
-	pthread_mutex_destroy(&rt->rt_lock);
+	kmutex_fini(&rt->rt_lock);
 	free(rt);
 }
 

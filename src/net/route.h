@@ -33,9 +33,11 @@ struct rt_info {
 
 /*
  * Create an empty table for af (AF_INET or AF_INET6).  Returns NULL with errno EINVAL
- * or ENOMEM.  May block.
+ * or ENOMEM.  The writer lock registers its class ("rt_table") in k's lock statistics.
+ * May block.
  */
-struct rt_table *rt_table_create(int af);
+struct kern;
+struct rt_table *rt_table_create(struct kern *k, int af);
 
 /*
  * Delete every route and free the table after the readers are gone.  May block (grace

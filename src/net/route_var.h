@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "kern/klock.h"
 #include "lib/ptree.h"
 #include "net/nhop.h"
 #include "net/route_fib4.h"
@@ -34,8 +35,7 @@ struct rt_table {
 	_Atomic(struct nhop *)	*rt_byidx;	/* [I] rt_nt->nt_byidx, one load closer */
 	int			rt_af;		/* [I] AF_INET or AF_INET6 */
 	unsigned		rt_alen;	/* [I] address bytes: 4 or 16 */
-	pthread_mutex_t		rt_lock;	/* writer lock (see rt_lock_enter) */
-	_Atomic unsigned long	rt_owner;	/* [a] thread holding rt_lock, for asserts */
+	struct kmutex		rt_lock;	/* class "rt_table": writer lock (rt_lock_enter) */
 	struct ptree		rt_tree;	/* [R] the routes; written under rt_lock */
 };
 

@@ -60,6 +60,11 @@ vnet_pools_init(struct vnet *v, const struct vnet_config *cfg)
 	return 0;
 }
 
+/* Lock classes (docs/locking.md gives their order): whole attach/detach operations,
+ * then the vnet's short writer sections. */
+static const struct klock_class vnet_cfg_class = { "vnet_cfg" };
+static const struct klock_class vnet_class = { "vnet" };
+
 struct vnet *
 vnet_create(struct kern *k, const struct vnet_config *cfg)
 {
@@ -77,8 +82,17 @@ vnet_create(struct kern *k, const struct vnet_config *cfg)
 	snprintf(v->v_name, sizeof(v->v_name), "%s",
 	    cfg != NULL && cfg->name != NULL ? cfg->name : "vnet");
 	v->v_ifmax = cfg != NULL && cfg->ifmax > 0 ? cfg->ifmax + 1 : VNET_IFMAX_DEFAULT;
-	pthread_mutex_init(&v->v_cfglock, NULL);
-	pthread_mutex_init(&v->v_lock, NULL);
+	if ((err = kmutex_init(&v->v_cfglock, k, &vnet_cfg_class)) != 0) {
+		free(v);
+		errno = -err;
+		return NULL;
+	}
+	if ((err = kmutex_init(&v->v_lock, k, &vnet_class)) != 0) {
+		kmutex_fini(&v->v_cfglock);
+		free(v);
+		errno = -err;
+		return NULL;
+	}
 	v->v_ifindex = calloc((size_t)v->v_ifmax, sizeof(*v->v_ifindex));
 	if (v->v_ifindex == NULL)
 		goto fail;
@@ -94,8 +108,8 @@ fail:
 	if (v->v_dispatch != NULL)
 		dispatch_destroy(v->v_dispatch);
 	free(v->v_ifindex);
-	pthread_mutex_destroy(&v->v_lock);
-	pthread_mutex_destroy(&v->v_cfglock);
+	kmutex_fini(&v->v_lock);
+	kmutex_fini(&v->v_cfglock);
 	free(v);
 	errno = err;
 	return NULL;
@@ -146,8 +160,8 @@ vnet_destroy(struct vnet *v)
 	if (v->v_own_pools)
 		err = mbuf_pools_destroy(v->v_pools);
 	free(v->v_ifindex);
-	pthread_mutex_destroy(&v->v_lock);
-	pthread_mutex_destroy(&v->v_cfglock);
+	kmutex_fini(&v->v_lock);
+	kmutex_fini(&v->v_cfglock);
 	free(v);
 	return err;
 }
@@ -155,13 +169,13 @@ vnet_destroy(struct vnet *v)
 void
 vnet_lock(struct vnet *v)
 {
-	pthread_mutex_lock(&v->v_lock);
+	kmutex_enter(&v->v_lock);
 }
 
 void
 vnet_unlock(struct vnet *v)
 {
-	pthread_mutex_unlock(&v->v_lock);
+	kmutex_exit(&v->v_lock);
 }
 
 /* ------------------------------------------------------------------ domains */
@@ -190,6 +204,7 @@ vnet_domain_ifdetach_all(struct vnet *v, int slot, int n)
 	const struct domain *dom = v->v_domain[slot];
 	struct ifnet *ifp;
 
+	KMUTEX_ASSERT_HELD(&v->v_cfglock);
 	if (dom->dom_ifdetach == NULL)
 		return;
 	for (ifp = v->v_iflist; ifp != NULL && n-- != 0; ifp = ifp->if_next)
@@ -203,6 +218,7 @@ vnet_domain_ifattach_all(struct vnet *v, int slot)
 	struct ifnet *ifp;
 	int n = 0, err;
 
+	KMUTEX_ASSERT_HELD(&v->v_cfglock);
 	if (dom->dom_ifattach == NULL)
 		return 0;
 	for (ifp = v->v_iflist; ifp != NULL; ifp = ifp->if_next, n++) {
@@ -223,7 +239,7 @@ vnet_domain_attach(struct vnet *v, const struct domain *dom)
 	    dom->dom_detach == NULL || dom->dom_id < 0 || dom->dom_id >= DOM_MAX)
 		return -EINVAL;
 	KASSERT(!psz_read_held());
-	pthread_mutex_lock(&v->v_cfglock);
+	kmutex_enter(&v->v_cfglock);
 	if ((slot = vnet_domain_slot_pick(v, dom)) < 0)
 		goto out;
 	v->v_domain[slot] = dom;		/* reserve */
@@ -240,7 +256,7 @@ undo:
 	v->v_domain[slot] = NULL;
 	slot = err < 0 ? err : -err;
 out:
-	pthread_mutex_unlock(&v->v_cfglock);
+	kmutex_exit(&v->v_cfglock);
 	return slot;
 }
 
@@ -251,9 +267,9 @@ vnet_domain_detach(struct vnet *v, int slot)
 
 	if (slot < 0 || slot >= DOM_MAX)
 		return -ENOENT;
-	pthread_mutex_lock(&v->v_cfglock);
+	kmutex_enter(&v->v_cfglock);
 	if ((dom = v->v_domain[slot]) == NULL) {
-		pthread_mutex_unlock(&v->v_cfglock);
+		kmutex_exit(&v->v_cfglock);
 		return -ENOENT;
 	}
 	vnet_domain_ifdetach_all(v, slot, -1);
@@ -265,7 +281,7 @@ vnet_domain_detach(struct vnet *v, int slot)
 		vnet_domain_unload(v->v_dom_dl[slot]);
 		v->v_dom_dl[slot] = NULL;
 	}
-	pthread_mutex_unlock(&v->v_cfglock);
+	kmutex_exit(&v->v_cfglock);
 	return 0;
 }
 
@@ -274,11 +290,11 @@ vnet_domain_find(struct vnet *v, const char *name)
 {
 	int i, slot = -ENOENT;
 
-	pthread_mutex_lock(&v->v_cfglock);
+	kmutex_enter(&v->v_cfglock);
 	for (i = 0; i < DOM_MAX; i++)
 		if (v->v_domain[i] != NULL && strcmp(v->v_domain[i]->dom_name, name) == 0)
 			slot = i;
-	pthread_mutex_unlock(&v->v_cfglock);
+	kmutex_exit(&v->v_cfglock);
 	return slot;
 }
 

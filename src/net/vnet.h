@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "kern/kern.h"
+#include "kern/klock.h"
 
 struct kern;
 struct ifnet;
@@ -111,8 +112,8 @@ struct vnet {
 	bool			 v_own_pools;	/* [I] destroy frees v_pools */
 	char			 v_name[32];	/* [I] */
 
-	pthread_mutex_t		 v_cfglock;	/* attach/detach (see above) */
-	pthread_mutex_t		 v_lock;	/* the vnet's writer lock (see above) */
+	struct kmutex		 v_cfglock;	/* class "vnet_cfg": attach/detach (see above) */
+	struct kmutex		 v_lock;	/* class "vnet": the writer lock (see above) */
 
 	/* Interface table: index -> ifnet, RCU-published array, list under v_lock. */
 	int			 v_ifmax;		/* [I] table size; index 0 unused */

@@ -611,7 +611,7 @@ inet_alloc(struct vnet *v, int slot)
 	pthread_mutex_init(&in->in_fslock, NULL);
 	in->in_pcpu = pcpu_alloc(in->in_kern, sizeof(struct inet_pcpu));
 	if (in->in_pcpu == NULL || inet_settings_register(in) != 0 ||
-	    (in->in_rt = rt_table_create(AF_INET)) == NULL ||
+	    (in->in_rt = rt_table_create(in->in_kern, AF_INET)) == NULL ||
 	    (in->in_reass = ip_reass_create(in)) == NULL) {
 		inet_free(in);
 		return NULL;

@@ -26,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "kern/kern.h"
 #include "kern/psz.h"
 #include "net/route.h"
 
@@ -254,7 +255,11 @@ run(int af, uint64_t seed)
 	uint64_t s = seed;
 
 	printf("# af %d seed %llu\n", af, (unsigned long long)seed);
-	c.rt = rt_table_create(af);
+	/* a kern only for the table lock's statistics registry */
+	struct kern *k = kern_create(&(struct kern_config){ .ncpu = 1, .nopin = true });
+
+	assert_non_null(k);
+	c.rt = rt_table_create(k, af);
 	c.probes = calloc(NPROBE, sizeof(*c.probes));
 	assert_non_null(c.rt);
 	nc = build_sets(&c, st, ch, exp, &s);
@@ -282,6 +287,7 @@ run(int af, uint64_t seed)
 		in += st[i].in;
 	assert_int_equal(rt_count(c.rt), (size_t)in);
 	rt_table_destroy(c.rt);		/* asserts every nexthop was freed */
+	kern_destroy(k);
 	free(st), free(ch), free(exp), free(c.probes);
 }
 

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "kern/kern.h"
 #include "kern/psz.h"
 #include "net/route.h"
 
@@ -190,7 +191,8 @@ run(int af, uint64_t seed)
 {
 	unsigned alen = af == AF_INET ? 4 : 16, maxb = alen * 8;
 	struct ref *r = calloc(NRT, sizeof(*r));
-	struct rt_table *rt = rt_table_create(af);
+	struct kern *kr = kern_create(&(struct kern_config){ .ncpu = 1, .nopin = true });
+	struct rt_table *rt = rt_table_create(kr, af);	/* kr: lock registry */
 	int n = 0;
 
 	rng_state = seed;
@@ -261,6 +263,7 @@ run(int af, uint64_t seed)
 	}
 	psz_barrier();
 	rt_table_destroy(rt);	/* asserts that no nexthop is left */
+	kern_destroy(kr);
 	free(r);
 }
 
@@ -285,12 +288,14 @@ test_api_errors(void **state)
 	uint8_t a[4] = { 10, 0, 0, 0 };
 	struct rt_info ri;
 	struct rt_table *rt;
+	struct kern *k = kern_create(&(struct kern_config){ .ncpu = 1, .nopin = true });
 
 	(void)state;
+	assert_non_null(k);
 	specs_init();
-	assert_null(rt_table_create(12345));
+	assert_null(rt_table_create(k, 12345));
 	assert_int_equal(errno, EINVAL);
-	rt = rt_table_create(AF_INET);
+	rt = rt_table_create(k, AF_INET);
 	assert_non_null(rt);
 	assert_int_equal(rt_delete(rt, a, 8), -ESRCH);
 	assert_int_equal(rt_change(rt, a, 8, &specs[1], 0), -ESRCH);
@@ -309,6 +314,7 @@ test_api_errors(void **state)
 	psz_barrier();
 	assert_int_equal(nh_table_count(rt_nh_table(rt)), 0);
 	rt_table_destroy(rt);
+	kern_destroy(k);
 }
 
 int
