@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "kern/kcont.h"
@@ -331,9 +332,10 @@ test_workq_sleeps(void **state)
 {
 	struct kern_config cfg = { .ncpu = 1, .nworkers = 1, .nopin = true };
 	struct kern *k = kern_create(&cfg);
-	struct wq_ctx w = { 0 };
+	struct wq_ctx w;
 
 	(void)state;
+	memset(&w, 0, sizeof(w));
 	assert_non_null(k);
 	kcont_init(&w.wq, k, wq_fn, &w, NULL, KC_WORKQ);
 	kcont_init(&w.cpu, k, wq_cpu_fn, &w, NULL, 0);
@@ -666,9 +668,10 @@ static void
 test_halt_from_cpu(void **state)
 {
 	struct kern *k = mk(2, false, NULL);
-	struct halt_ctx h = { 0 };
+	struct halt_ctx h;
 
 	(void)state;
+	memset(&h, 0, sizeof(h));
 	kcont_init(&h.drv, k, halt_drv, &h, NULL, 0);
 	kcont_init(&h.x, k, halt_nop, &h, NULL, 0);
 	kcont_init(&h.y, k, halt_nop, &h, NULL, KC_PRIO_HIGH);

@@ -247,11 +247,12 @@ test_mac(void **state)
 static void
 test_basic(void **state)
 {
-	struct item a[4] = { 0 };
+	struct item a[4];
 	uint8_t k[4] = { 10, 1, 2, 3 }, z[4] = { 0 };
 	struct ptree t;
 
 	(void)state;
+	memset(a, 0, sizeof(a));
 	assert_int_equal(ptree_init(&t, &ptree_ops_ipv4), 0);
 	memcpy(a[0].key, z, 4);
 	assert_int_equal(ptree_insert(&t, &a[0].e, a[0].key, 0, NULL), 0);
