@@ -54,17 +54,23 @@
 
 
 #ifndef POOL_MAGSIZE		/* tests/stress builds a 2-object variant */
-#define POOL_MAGSIZE	30	/* a magazine is 256 bytes */
+#define POOL_MAGSIZE	29	/* a magazine is 256 bytes */
 #endif
 #define POOL_CHUNK	65536	/* bytes carved per backing allocation (or one object) */
 #define POOL_NAMELEN	32
 
 struct pool_mag {
 	struct lfq_link	 pm_link;		/* [a] link in a depot lfq (lfq calls only) */
+	/*
+	 * [W pd_lock] the next of every magazine of the pool, a plain list that
+	 * pool_destroy frees and that keeps each magazine reachable for leak checkers
+	 * (an lfq anchor packs its pointers, so LeakSanitizer cannot see through it).
+	 */
+	struct pool_mag	*pm_all;
 	unsigned	 pm_n;			/* [c] objects in pm_objs (owner only) */
 	void		*pm_objs[POOL_MAGSIZE];	/* [c] */
 };
-_Static_assert(POOL_MAGSIZE != 30 || sizeof(struct pool_mag) == 256,
+_Static_assert(POOL_MAGSIZE != 29 || sizeof(struct pool_mag) == 256,
     "magazine is 4 cache lines");
 
 struct pool_chunk {
@@ -93,6 +99,7 @@ struct pool_depot {
 	char		*pd_bump;	/* [W pd_lock] next object to carve */
 	unsigned	 pd_left;	/* [W pd_lock] objects left at pd_bump */
 	struct pool_chunk *pd_chunks;	/* [W pd_lock] */
+	struct pool_mag	*pd_allmags;	/* [W pd_lock] every magazine (pm_all list) */
 	_Atomic uint64_t pd_nalloc;	/* [a] written under pd_lock, read relaxed */
 } __cacheline_aligned;
 
@@ -260,13 +267,28 @@ pool_slot_get(struct pool *p, struct pool_slot *s, bool shared)
 	return pool_backing_get(p);
 }
 
+/* A new empty magazine, entered in the pool's list of all magazines; NULL if none. */
+static struct pool_mag *
+pool_mag_alloc(struct pool *p)
+{
+	struct pool_mag *m = malloc(sizeof(*m));
+
+	if (m == NULL)
+		return NULL;
+	pthread_mutex_lock(&p->p_depot.pd_lock);
+	m->pm_all = p->p_depot.pd_allmags;
+	p->p_depot.pd_allmags = m;
+	pthread_mutex_unlock(&p->p_depot.pd_lock);
+	return m;
+}
+
 /* Give the slot an empty loaded magazine.  False if none can be had. */
 static bool
 pool_slot_drain(struct pool *p, struct pool_slot *s, bool shared)
 {
 	struct pool_mag *empty = pool_depot_pop(p, DEPOT_EMPTY);
 
-	if (empty == NULL && (empty = malloc(sizeof(*empty))) == NULL)
+	if (empty == NULL && (empty = pool_mag_alloc(p)) == NULL)
 		return false;
 	empty->pm_n = 0;
 	if (s->ps_prev != NULL) {
@@ -483,14 +505,17 @@ pool_count_cached(struct pool *p)
 	return n;
 }
 
-/* Free every magazine of a depot list.  Quiescent pool only (pool_destroy). */
+/* Free every magazine of the pool, wherever it is.  Quiescent pool only. */
 static void
-pool_mag_list_free(struct lfq *q)
+pool_mag_all_free(struct pool_depot *d)
 {
-	struct pool_mag *m;
+	struct pool_mag *m, *next;
 
-	while ((m = lfq_pop(q)) != NULL)
+	for (m = d->pd_allmags; m != NULL; m = next) {
+		next = m->pm_all;
 		free(m);
+	}
+	d->pd_allmags = NULL;
 }
 
 static void
@@ -499,13 +524,9 @@ pool_free_all(struct pool *p)
 	struct pool_depot *d = &p->p_depot;
 	struct pool_chunk *c, *next;
 
-	for (int i = 0; i <= p->p_ncpu; i++) {
-		free(p->p_slots[i].ps_loaded);
-		free(p->p_slots[i].ps_prev);
+	for (int i = 0; i <= p->p_ncpu; i++)
 		pthread_mutex_destroy(&p->p_slots[i].ps_lock);
-	}
-	pool_mag_list_free(&d->pd_mags[DEPOT_FULL]);
-	pool_mag_list_free(&d->pd_mags[DEPOT_EMPTY]);
+	pool_mag_all_free(d);
 	for (c = d->pd_chunks; c != NULL; c = next) {
 		next = c->pc_next;
 		free(c->pc_mem);	/* free() needs it unpoisoned: ASan does that itself */
