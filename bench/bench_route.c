@@ -1,8 +1,9 @@
 /*
  * bench_route.c - `smpnet bench route`: longest-prefix match on a real BGP table.
  *
- * Table: the RouteViews IPv4 table (SMPNET_BGP_TABLE, else ../shared/data/...pfx2as.gz
- * from the working directory or from the executable's project), read through
+ * Table (bench_bgp.h, shared with bench forward): the RouteViews IPv4 table
+ * (SMPNET_BGP_TABLE, else ../shared/data/...pfx2as.gz from the working directory or
+ * from the executable's project), read through
  * `gzip -dc`; the nexthop of a route is its origin AS mod 256.  Without the file (and
  * always with --quick) a generated table with the real table's length distribution.
  * IPv6: a generated table (no real one at hand).
@@ -27,6 +28,7 @@
  * at a time for both.
  */
 #include "bench.h"
+#include "bench_bgp.h"
 #include "bench_bsdtrie.h"
 
 #include <errno.h>
@@ -53,17 +55,10 @@
 #endif
 
 #define B		"route"
-#define BGP_FILE	"routeviews-rv2-20170329-0200.pfx2as.gz"
 #define NNH		256
 #define NADDR		(1u << 20)
 #define MAXTHR		2
 #define UPDATE_NS	100000		/* one update per 100 us: 10k/s */
-
-struct pfx4 {
-	uint32_t	addr;		/* host order, host bits zero */
-	uint8_t		len;
-	uint32_t	nh;
-};
 
 struct pfx6 {
 	uint8_t		addr[16];
@@ -73,99 +68,10 @@ struct pfx6 {
 
 /* ---- table sources ----------------------------------------------------------- */
 
-static uint64_t
-rng(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 static uint32_t
 mask4(unsigned len)
 {
 	return len == 0 ? 0 : ~0u << (32 - len);
-}
-
-static FILE *
-bgp_open(void)
-{
-	const char *env = getenv("SMPNET_BGP_TABLE");
-	char exe[PATH_MAX], path[PATH_MAX + 64], cmd[PATH_MAX + 80];
-	ssize_t n;
-
-	if (env != NULL)
-		snprintf(path, sizeof(path), "%s", env);
-	else if (access("../shared/data/" BGP_FILE, R_OK) == 0)
-		snprintf(path, sizeof(path), "../shared/data/" BGP_FILE);
-	else if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
-		exe[n] = '\0';
-		*strrchr(exe, '/') = '\0';	/* <project>/<builddir> */
-		snprintf(path, sizeof(path), "%s/../../shared/data/" BGP_FILE, exe);
-	} else
-		return NULL;
-	if (access(path, R_OK) != 0)
-		return NULL;
-	snprintf(cmd, sizeof(cmd), "gzip -dc '%s'", path);
-	return popen(cmd, "r");
-}
-
-static size_t
-bgp_load(struct pfx4 **out)
-{
-	FILE *f = bgp_open();
-	size_t n = 0, cap = 1 << 20;
-	struct pfx4 *p;
-	unsigned a, b, c, d, len;
-	unsigned long as;
-	char line[256];
-
-	if (f == NULL || (p = malloc(cap * sizeof(*p))) == NULL) {
-		if (f != NULL)
-			pclose(f);
-		return 0;
-	}
-	while (fgets(line, sizeof(line), f) != NULL && n < cap) {
-		if (sscanf(line, "%u.%u.%u.%u %u %lu", &a, &b, &c, &d, &len, &as) != 6 || len > 32)
-			continue;
-		p[n].addr = ((a << 24) | (b << 16) | (c << 8) | d) & mask4(len);
-		p[n].len = (uint8_t)len;
-		p[n++].nh = (uint32_t)(as % NNH);
-	}
-	pclose(f);
-	*out = p;
-	return n;
-}
-
-/* Prefix counts per length of the 2017-03-29 RouteViews table (694,682 prefixes). */
-static const unsigned bgp_hist[33] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 16, 13, 36, 103, 284, 541, 1069, 1866, 13390, 7990, 13962,
-	25937, 40430, 46292, 82910, 69426, 378958, 1320, 1227, 888, 807, 1633, 561, 1831,
-	3192,
-};
-
-static size_t
-gen_table4(struct pfx4 **out, size_t n, uint64_t seed)
-{
-	struct pfx4 *p = malloc(n * sizeof(*p));
-	uint64_t total = 0, s = seed;
-
-	for (int l = 0; l <= 32; l++)
-		total += bgp_hist[l];
-	for (size_t i = 0; i < n; i++) {
-		uint64_t r = rng(&s) % total;
-		unsigned len = 0;
-
-		while (r >= bgp_hist[len])
-			r -= bgp_hist[len++];
-		/* addresses mostly in the unicast space 1.0.0.0 - 223.255.255.255 */
-		p[i].addr = (uint32_t)(((1 + rng(&s) % 223) << 24) | (rng(&s) & 0xffffff)) & mask4(len);
-		p[i].len = (uint8_t)len;
-		p[i].nh = (uint32_t)(rng(&s) % NNH);
-	}
-	*out = p;
-	return n;
 }
 
 static size_t
@@ -177,16 +83,16 @@ gen_table6(struct pfx6 **out, size_t n, uint64_t seed)
 	uint64_t s = seed;
 
 	for (size_t i = 0; i < n; i++) {
-		unsigned len = lens[rng(&s) % sizeof(lens)];
+		unsigned len = lens[bench_bgp_rng(&s) % sizeof(lens)];
 
 		for (int k = 0; k < 16; k++)
-			p[i].addr[k] = (uint8_t)rng(&s);
+			p[i].addr[k] = (uint8_t)bench_bgp_rng(&s);
 		p[i].addr[0] = (uint8_t)(0x20 | (p[i].addr[0] & 0x1));	/* 2000::/7 */
 		p[i].addr[1] &= 0x0f;		/* dense enough to share upper levels */
 		for (unsigned b = len; b < 128; b++)
 			p[i].addr[b >> 3] &= (uint8_t)~(0x80 >> (b & 7));
 		p[i].len = (uint8_t)len;
-		p[i].nh = (uint32_t)(rng(&s) % NNH);
+		p[i].nh = (uint32_t)(bench_bgp_rng(&s) % NNH);
 	}
 	*out = p;
 	return n;
@@ -195,35 +101,35 @@ gen_table6(struct pfx6 **out, size_t n, uint64_t seed)
 /* ---- reference: per-length sorted exact-match arrays --------------------------- */
 
 struct ref4 {
-	struct pfx4	*byl[33];
+	struct bgp_pfx4	*byl[33];
 	size_t		 n[33];
 };
 
 static int
 cmp_pfx4(const void *a, const void *b)
 {
-	uint32_t x = ((const struct pfx4 *)a)->addr, y = ((const struct pfx4 *)b)->addr;
+	uint32_t x = ((const struct bgp_pfx4 *)a)->addr, y = ((const struct bgp_pfx4 *)b)->addr;
 
 	return (x > y) - (x < y);
 }
 
 static void
-ref4_build(struct ref4 *r, const struct pfx4 *p, size_t n)
+ref4_build(struct ref4 *r, const struct bgp_pfx4 *p, size_t n)
 {
 	memset(r, 0, sizeof(*r));
 	for (int l = 0; l <= 32; l++)
-		r->byl[l] = malloc((n + 1) * sizeof(struct pfx4));
+		r->byl[l] = malloc((n + 1) * sizeof(struct bgp_pfx4));
 	for (size_t i = 0; i < n; i++)
 		r->byl[p[i].len][r->n[p[i].len]++] = p[i];
 	for (int l = 0; l <= 32; l++)
-		qsort(r->byl[l], r->n[l], sizeof(struct pfx4), cmp_pfx4);
+		qsort(r->byl[l], r->n[l], sizeof(struct bgp_pfx4), cmp_pfx4);
 }
 
 /* Sort by (address, length) and drop repeated prefixes (the first one stays). */
 static int
 cmp_pfx4_full(const void *a, const void *b)
 {
-	const struct pfx4 *x = a, *y = b;
+	const struct bgp_pfx4 *x = a, *y = b;
 
 	if (x->addr != y->addr)
 		return (x->addr > y->addr) - (x->addr < y->addr);
@@ -231,7 +137,7 @@ cmp_pfx4_full(const void *a, const void *b)
 }
 
 static size_t
-dedup4(struct pfx4 *p, size_t n)
+dedup4(struct bgp_pfx4 *p, size_t n)
 {
 	size_t k = 0;
 
@@ -255,8 +161,8 @@ static uint32_t
 ref4_lookup(const struct ref4 *r, uint32_t addr)
 {
 	for (int l = 32; l >= 0; l--) {
-		struct pfx4 key = { .addr = addr & mask4((unsigned)l) };
-		struct pfx4 *f = r->n[l] ? bsearch(&key, r->byl[l], r->n[l], sizeof(key),
+		struct bgp_pfx4 key = { .addr = addr & mask4((unsigned)l) };
+		struct bgp_pfx4 *f = r->n[l] ? bsearch(&key, r->byl[l], r->n[l], sizeof(key),
 		    cmp_pfx4) : NULL;
 
 		if (f != NULL)
@@ -513,7 +419,7 @@ lookup_thread(void *arg)
 
 struct writer {
 	struct run		*r;
-	const struct pfx4	*p;
+	const struct bgp_pfx4	*p;
 	size_t			 n;
 	_Atomic int		 stop;
 	uint64_t		 updates;
@@ -531,7 +437,7 @@ sleep_until(uint64_t t)
 
 /* Withdraw a table prefix, then announce it again (two updates). */
 static void
-writer_step(struct writer *w, const struct pfx4 *x)
+writer_step(struct writer *w, const struct bgp_pfx4 *x)
 {
 	uint32_t a = htonl(x->addr);
 
@@ -551,7 +457,7 @@ writer_thread(void *arg)
 
 	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
 		/* skip /8 and shorter: one such update rewrites 64K+ FIB entries */
-		const struct pfx4 *x = &w->p[rng(&s) % w->n];
+		const struct bgp_pfx4 *x = &w->p[bench_bgp_rng(&s) % w->n];
 
 		if (x->len > 8) {
 			writer_step(w, x);
@@ -628,7 +534,7 @@ impl_label(enum impl_id i, int v6)
 /* Peers alternate within each repetition, so that a noisy stretch hits them all. */
 static void
 run_case(const struct bench_opts *o, struct run *r, const char *pattern, int nthr,
-    int writer, const struct pfx4 *p, size_t n)
+    int writer, const struct bgp_pfx4 *p, size_t n)
 {
 	char name[64];
 	double samples[I_N][32], upd[I_N][32], cpu[I_N][32];
@@ -688,7 +594,7 @@ bench_route_kern(void)
 }
 
 static int
-load_smpnet4(const struct bench_opts *o, struct impls *im, const struct pfx4 *p, size_t n)
+load_smpnet4(const struct bench_opts *o, struct impls *im, const struct bgp_pfx4 *p, size_t n)
 {
 	size_t rss0 = rss_bytes();
 	double t0 = bench_now();
@@ -711,7 +617,7 @@ load_smpnet4(const struct bench_opts *o, struct impls *im, const struct pfx4 *p,
 }
 
 static void
-load_bt(const struct bench_opts *o, struct impls *im, const struct pfx4 *p, size_t n)
+load_bt(const struct bench_opts *o, struct impls *im, const struct bgp_pfx4 *p, size_t n)
 {
 	size_t rss0 = rss_bytes();
 	double t0 = bench_now();
@@ -727,7 +633,7 @@ load_bt(const struct bench_opts *o, struct impls *im, const struct pfx4 *p, size
 
 #ifdef HAVE_DPDK
 static void
-load_lpm(const struct bench_opts *o, struct impls *im, const struct pfx4 *p, size_t n)
+load_lpm(const struct bench_opts *o, struct impls *im, const struct bgp_pfx4 *p, size_t n)
 {
 	struct rte_lpm_config cfg = { .max_rules = (uint32_t)n + 1024,
 		.number_tbl8s = 1 << 14 };
@@ -782,7 +688,7 @@ static void
 addrs_random4(uint32_t *a, size_t n, uint64_t seed)
 {
 	for (size_t i = 0; i < n; i++)
-		a[i] = (uint32_t)rng(&seed);
+		a[i] = (uint32_t)bench_bgp_rng(&seed);
 }
 
 /*
@@ -790,21 +696,21 @@ addrs_random4(uint32_t *a, size_t n, uint64_t seed)
  * (cubic) popularity, each repeated in a burst of 1..16 packets.
  */
 static void
-addrs_trace4(uint32_t *a, size_t n, const struct pfx4 *p, size_t np, uint64_t seed)
+addrs_trace4(uint32_t *a, size_t n, const struct bgp_pfx4 *p, size_t np, uint64_t seed)
 {
 	enum { NPOP = 16384 };
 	uint32_t *pop = malloc(NPOP * sizeof(*pop));
 
 	for (int i = 0; i < NPOP; i++) {
-		const struct pfx4 *x = &p[rng(&seed) % np];
+		const struct bgp_pfx4 *x = &p[bench_bgp_rng(&seed) % np];
 
-		pop[i] = x->addr | ((uint32_t)rng(&seed) & ~mask4(x->len));
+		pop[i] = x->addr | ((uint32_t)bench_bgp_rng(&seed) & ~mask4(x->len));
 	}
 	for (size_t i = 0; i < n;) {
-		double u = (double)(rng(&seed) % 1000000) / 1e6;
+		double u = (double)(bench_bgp_rng(&seed) % 1000000) / 1e6;
 		uint32_t d = pop[(size_t)(u * u * u * NPOP)];
 
-		for (unsigned b = 1 + (unsigned)(rng(&seed) % 16); b > 0 && i < n; b--)
+		for (unsigned b = 1 + (unsigned)(bench_bgp_rng(&seed) % 16); b > 0 && i < n; b--)
 			a[i++] = d;
 	}
 	free(pop);
@@ -820,7 +726,7 @@ to_net(uint32_t *dst, const uint32_t *src, size_t n)
 /* ---- IPv4 ---------------------------------------------------------------------- */
 
 static void
-run_lookups4(const struct bench_opts *o, struct impls *im, const struct pfx4 *p, size_t n)
+run_lookups4(const struct bench_opts *o, struct impls *im, const struct bgp_pfx4 *p, size_t n)
 {
 	uint32_t *a = malloc(NADDR * sizeof(*a)), *an = malloc(NADDR * sizeof(*an));
 	struct run r = { .im = im, .a4 = a, .a4n = an };
@@ -862,15 +768,15 @@ teardown(struct impls *im)
 static int
 run_ipv4(const struct bench_opts *o, struct impls *im)
 {
-	struct pfx4 *p = NULL;
-	size_t n = o->quick ? 0 : bgp_load(&p);
+	struct bgp_pfx4 *p = NULL;
+	size_t n = o->quick ? 0 : bench_bgp_load4(&p);
 	const char *src = "bgp";
 	struct ref4 ref;
 	uint32_t *a;
 	int rc;
 
 	if (n == 0) {
-		n = gen_table4(&p, o->quick ? 50000 : 694682, 0x5eed);
+		n = bench_bgp_gen4(&p, o->quick ? 50000 : 694682, 0x5eed);
 		src = "generated";
 	}
 	n = dedup4(p, n);
@@ -975,11 +881,11 @@ addrs6(uint8_t (*a)[16], size_t n, const struct pfx6 *p, size_t np, int trace, u
 {
 	for (size_t i = 0; i < n; i++) {
 		for (int k = 0; k < 16; k++)
-			a[i][k] = (uint8_t)rng(&s);
+			a[i][k] = (uint8_t)bench_bgp_rng(&s);
 		a[i][0] = (uint8_t)(0x20 | (a[i][0] & 1));
 		a[i][1] &= 0x0f;
-		if (rng(&s) % 2) {
-			const struct pfx6 *x = &p[rng(&s) % np];
+		if (bench_bgp_rng(&s) % 2) {
+			const struct pfx6 *x = &p[bench_bgp_rng(&s) % np];
 
 			for (unsigned b = 0; b < x->len; b++)
 				a[i][b >> 3] = (uint8_t)((a[i][b >> 3] & ~(0x80 >> (b & 7))) |
@@ -990,10 +896,10 @@ addrs6(uint8_t (*a)[16], size_t n, const struct pfx6 *p, size_t np, int trace, u
 		return;
 	/* trace: reuse the first 16384 as popular destinations, skewed, in bursts */
 	for (size_t i = 16384; i < n;) {
-		double u = (double)(rng(&s) % 1000000) / 1e6;
+		double u = (double)(bench_bgp_rng(&s) % 1000000) / 1e6;
 		size_t d = (size_t)(u * u * u * 16384);
 
-		for (unsigned b = 1 + (unsigned)(rng(&s) % 16); b > 0 && i < n; b--)
+		for (unsigned b = 1 + (unsigned)(bench_bgp_rng(&s) % 16); b > 0 && i < n; b--)
 			memcpy(a[i++], a[d], 16);
 	}
 }
