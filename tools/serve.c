@@ -30,9 +30,9 @@
  * back to its source and posts the record again; receives that complete at once are
  * handled in the same loop.  --join GROUP@DEV makes the first echo socket a member of
  * GROUP on the interface DEV (IP_ADD_MEMBERSHIP with DEV's address), so datagrams sent
- * to GROUP port 7 are echoed (to their unicast source) once.  Counters udp.echo.rx (datagrams received),
- * udp.echo.tx (echoes sent), udp.echo.drops (truncated, receive errors, failed sends)
- * and the stack's udp.* counters join the dump.  With a UDP service, the stack is made
+ * to GROUP port 7 are echoed (to their unicast source) once.  Counters udp.echo.rx
+ * (datagrams received), udp.echo.tx (echoes sent), udp.echo.drops (truncated, receive
+ * errors, failed sends) and the stack's udp.* counters join the dump.  With a UDP service, the stack is made
  * by smpnet_create() (the socket layer needs it), so its mbuf pools are the vnet's own
  * and a leak at exit is not reported by serve.
  */

@@ -26,7 +26,8 @@ smp_require_netns
 
 # snmp NS FIELD: an "Ip:" counter of the namespace's /proc/net/snmp.
 snmp() {
-	smp_in_ns "$1" awk -v f="$2" '$1 == "Ip:" && !n { for (i = 2; i <= NF; i++) h[i] = $i; n = 1; next }
+	smp_in_ns "$1" awk -v f="$2" '
+		$1 == "Ip:" && !n { for (i = 2; i <= NF; i++) h[i] = $i; n = 1; next }
 		$1 == "Ip:" { for (i = 2; i <= NF; i++) if (h[i] == f) print $i }' /proc/net/snmp
 }
 
@@ -65,7 +66,8 @@ reasm=$(smp_counter "$out" ip.reassembled 1)
 frag=$(smp_counter "$out" ip.fragmented 1)
 lreasm=$(( $(snmp "$ns" ReasmOKs) - reasm0 ))
 lfrag=$(( $(snmp "$ns" FragCreates) - frag0 ))
-smp_log "smpnet: ip.reassembled $reasm ip.fragmented $frag; Linux: ReasmOKs +$lreasm FragCreates +$lfrag"
+smp_log "smpnet: ip.reassembled $reasm ip.fragmented $frag;" \
+	"Linux: ReasmOKs +$lreasm FragCreates +$lfrag"
 [ "$reasm" -ge 40 ] || smp_fail "smpnet reassembled only $reasm datagrams"
 [ "$frag" -ge 40 ] || smp_fail "smpnet fragmented only $frag datagrams"
 [ "$lreasm" -ge 40 ] || smp_fail "Linux reassembled only $lreasm datagrams"

@@ -2,8 +2,8 @@
 # t_serve_udp_mcast.sh BUILD_DIR - `smpnet serve --join` shows up as an IGMP membership
 # report on Linux, and multicast datagrams from Linux reach serve's echo.
 #
-# In a private namespace Linux creates the multiqueue TAP device smptap0 (192.0.2.1/24, up) and
-# captures on it with tshark (capture filter igmp, at most 10 s); serve then attaches to
+# In a private namespace Linux creates the multiqueue TAP device smptap0 (192.0.2.1/24,
+# up) and captures on it with tshark (capture filter igmp, at most 10 s); serve then attaches to
 # smptap0 (192.0.2.2/24) with --join 233.252.0.1@smptap0 (MCAST-TEST-NET, RFC 5771).
 # Passes when:
 #   1. the capture holds an IGMP membership report for 233.252.0.1 from 192.0.2.2;
@@ -33,7 +33,8 @@ pcap="$SMP_TMP/igmp.pcap"
 smp_bg "$SMP_TMP/tshark.log" ip netns exec "$ns" timeout 20 tshark -q -i smptap0 -f igmp \
 	-a duration:10 -c 1 -w "$pcap"
 tpid=$SMP_LAST_PID
-smp_wait_line "$SMP_TMP/tshark.log" "Capturing on" 10 || { cat "$SMP_TMP/tshark.log"; smp_fail "tshark did not start"; }
+smp_wait_line "$SMP_TMP/tshark.log" "Capturing on" 10 ||
+	{ cat "$SMP_TMP/tshark.log"; smp_fail "tshark did not start"; }
 
 out="$SMP_TMP/serve.out"
 serve_start "$ns" "$out" --cpus 2 --join "$group@smptap0" --tap smptap0=192.0.2.2/24
