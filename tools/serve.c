@@ -32,9 +32,9 @@
  * GROUP on the interface DEV (IP_ADD_MEMBERSHIP with DEV's address), so datagrams sent
  * to GROUP port 7 are echoed (to their unicast source) once.  Counters udp.echo.rx
  * (datagrams received), udp.echo.tx (echoes sent), udp.echo.drops (truncated, receive
- * errors, failed sends) and the stack's udp.* counters join the dump.  With a UDP service, the stack is made
- * by smpnet_create() (the socket layer needs it), so its mbuf pools are the vnet's own
- * and a leak at exit is not reported by serve.
+ * errors, failed sends) and the stack's udp.* counters join the dump.  With a UDP
+ * service, the stack is made by smpnet_create() (the socket layer needs it), so its mbuf
+ * pools are the vnet's own and a leak at exit is not reported by serve.
  */
 #include <arpa/inet.h>
 #include <errno.h>

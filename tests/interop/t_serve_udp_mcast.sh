@@ -3,8 +3,8 @@
 # report on Linux, and multicast datagrams from Linux reach serve's echo.
 #
 # In a private namespace Linux creates the multiqueue TAP device smptap0 (192.0.2.1/24,
-# up) and captures on it with tshark (capture filter igmp, at most 10 s); serve then attaches to
-# smptap0 (192.0.2.2/24) with --join 233.252.0.1@smptap0 (MCAST-TEST-NET, RFC 5771).
+# up) and captures on it with tshark (capture filter igmp, at most 10 s); serve then
+# attaches to smptap0 (192.0.2.2/24) with --join 233.252.0.1@smptap0 (MCAST-TEST-NET, RFC 5771).
 # Passes when:
 #   1. the capture holds an IGMP membership report for 233.252.0.1 from 192.0.2.2;
 #   2. 100 datagrams Linux sends to 233.252.0.1 port 7 (IP_MULTICAST_IF 192.0.2.1) are
