@@ -64,13 +64,16 @@
 /*
  * ThreadSanitizer: liburcu is not instrumented, so the frees its call_rcu thread makes
  * of its own bookkeeping look racy; silence reports whose stack is inside it (the tests
- * do the same, tests/unit/nettest.h).  This covers the whole smpnet command.
+ * do the same, tests/unit/nettest.h).  liburcu-cds likewise (the UDP PCB hash of the
+ * UDP services: tests/tsan.supp names the same two libraries).  This covers the whole
+ * smpnet command.
  */
 const char *__tsan_default_suppressions(void);
 const char *
 __tsan_default_suppressions(void)
 {
-	return "called_from_lib:liburcu-memb.so\nrace:liburcu-memb.so\n";
+	return "called_from_lib:liburcu-memb.so\nrace:liburcu-memb.so\n"
+	    "called_from_lib:liburcu-cds.so\nrace:liburcu-cds.so\n";
 }
 #endif
 
