@@ -158,6 +158,7 @@ struct serve_echo_sock {
 
 struct serve_echo {
 	atomic_uint_fast64_t	 rx, tx, drops;	/* [a] relaxed: counters only */
+	atomic_bool		 stopping;	/* [a] set once by serve_echo_stop */
 	int			 nsock;		/* [I] */
 	struct serve_echo_sock	 socks[KERN_MAXCPU];	/* [I] */
 	struct serve_echo_slot	*slots;		/* [I] nsock * SERVE_ECHO_SLOTS */
@@ -202,16 +203,24 @@ serve_echo_post(struct serve_echo_slot *sl)
 
 /*
  * Handle a result and post again while receives complete at once.  Ends when a receive
- * is pending, or on an error (-ECANCELED at close): the slot then stays idle.
+ * is pending, on an error (-ECANCELED at close), or once the service stops: the slot
+ * then stays idle.
  */
+static bool
+serve_echo_stopping(const struct serve_echo *e)
+{
+	/* relaxed: pairs with the store in serve_echo_stop; it only ends the loop sooner */
+	return atomic_load_explicit(&e->stopping, memory_order_relaxed);
+}
+
 static void
 serve_echo_run(struct serve_echo_slot *sl, ssize_t res)
 {
-	while (res >= 0) {
+	while (res >= 0 && !serve_echo_stopping(sl->es->e)) {
 		serve_echo_reply(sl, res);
 		res = serve_echo_post(sl);
 	}
-	if (res != -EINPROGRESS && res != -ECANCELED)
+	if (res < 0 && res != -EINPROGRESS && res != -ECANCELED)
 		serve_echo_count(&sl->es->e->drops);
 }
 
@@ -272,6 +281,8 @@ serve_echo_stop(struct serve *s)
 
 	if (e == NULL)
 		return;
+	/* relaxed: pairs with serve_echo_stopping; smpnet_close waits for callbacks */
+	atomic_store_explicit(&e->stopping, true, memory_order_relaxed);
 	for (int i = 0; i < e->nsock; i++)	/* pending receives end with -ECANCELED */
 		if (e->socks[i].so != NULL)
 			(void)smpnet_close(e->socks[i].so);
