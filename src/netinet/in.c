@@ -403,8 +403,10 @@ in_route_delete(struct vnet *v, uint32_t dst, unsigned plen)
 
 /* ------------------------------------------------------------------ multicast */
 
-int
-in_multi_join(struct ifnet *ifp, uint32_t group)
+/* Join or leave (op) group on ifp under the domain lock. */
+static int
+in_multi_change(struct ifnet *ifp, uint32_t group,
+    int (*op)(struct igmp_ifinfo *, uint32_t))
 {
 	struct inet *in = inet_get(if_vnet(ifp));
 	struct in_ifinfo *ii;
@@ -415,26 +417,21 @@ in_multi_join(struct ifnet *ifp, uint32_t group)
 	if (!in_is_multicast(group))
 		return -EINVAL;
 	kmutex_enter(&in->in_lock);
-	err = igmp_join(ii->ii_igmp, group);
+	err = op(ii->ii_igmp, group);
 	kmutex_exit(&in->in_lock);
 	return err;
 }
 
 int
+in_multi_join(struct ifnet *ifp, uint32_t group)
+{
+	return in_multi_change(ifp, group, igmp_join);
+}
+
+int
 in_multi_leave(struct ifnet *ifp, uint32_t group)
 {
-	struct inet *in = inet_get(if_vnet(ifp));
-	struct in_ifinfo *ii;
-	int err;
-
-	if (in == NULL || (ii = in_ifinfo(in, ifp)) == NULL)
-		return -EAFNOSUPPORT;
-	if (!in_is_multicast(group))
-		return -EINVAL;
-	kmutex_enter(&in->in_lock);
-	err = igmp_leave(ii->ii_igmp, group);
-	kmutex_exit(&in->in_lock);
-	return err;
+	return in_multi_change(ifp, group, igmp_leave);
 }
 
 bool
