@@ -354,8 +354,11 @@ if_detach(struct ifnet *ifp)
 		return;
 	}
 	if_unpublish(v, ifp);
-	/* seq_cst: ordered before the grace period; if_transmit / if_rxq_intr test it */
-	atomic_store(&ifp->if_dying, true);
+	/*
+	 * seq_cst: ordered before the grace period below; pairs with the acquire loads
+	 * of if_dying in if_transmit, if_rxq_intr and the RX poll.
+	 */
+	atomic_store_explicit(&ifp->if_dying, true, memory_order_seq_cst);
 	atomic_fetch_and_explicit(&ifp->if_flags, ~IFF_RUNNING, memory_order_relaxed);
 	psz_synchronize();
 	for (q = 0; q < ifp->if_nrxq; q++)

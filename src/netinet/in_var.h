@@ -130,7 +130,7 @@ struct inet {
 	int			 in_ncpu;	/* [I] */
 	struct rt_table		*in_rt;		/* [I] the vnet's IPv4 table */
 	struct kmutex		 in_lock;	/* addresses, memberships, handler tables */
-	pthread_mutex_t		 in_fslock;	/* the foreign slot's token bucket */
+	pthread_mutex_t		 in_fslock;	/* leaf: guards the foreign slot's token bucket */
 	_Atomic(struct in_ifaddr *) in_addrhash[IN_ADDRHASH];	/* [R, W in_lock] */
 	struct inet_pcpu	*in_pcpu;	/* [c] ncpu + 1 slots */
 	struct ip_reass		*in_reass;	/* [I] */
