@@ -54,7 +54,7 @@ struct bu_ep {				/* one socket driven by completions */
 	bool			 server;
 	_Atomic uint64_t	 n;	/* datagrams received */
 	_Atomic bool		 dead;
-};
+} __attribute__((aligned(128)));	/* endpoints on different CPUs never share a line */
 
 struct bu_run {
 	struct smpnet		*a, *b;
@@ -241,7 +241,7 @@ int
 udp_echo_measure(int ncpu, bool giant, double seconds, double warmup,
     struct udp_echo_result *res)
 {
-	struct bu_run *r = calloc(1, sizeof(*r));
+	struct bu_run *r = aligned_alloc(128, sizeof(struct bu_run));
 	struct klock_stat ks;
 	uint64_t c0, c1;
 	double t0, t1, u0, u1;
@@ -249,6 +249,7 @@ udp_echo_measure(int ncpu, bool giant, double seconds, double warmup,
 
 	if (r == NULL)
 		return -ENOMEM;
+	memset(r, 0, sizeof(*r));
 	memset(res, 0, sizeof(*res));
 	if ((err = bu_setup(r, ncpu, giant)) == 0) {
 		bu_start(r);

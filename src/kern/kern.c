@@ -189,7 +189,10 @@ kcpu_main(void *arg)
 	struct kern *k = c->c_kern;
 	uint64_t idle_since = 0;
 	unsigned n, idle = 0;
+	char name[16];	/* shown by ps, top and perf */
 
+	snprintf(name, sizeof(name), "smpnet/cpu%d", c->c_idx);
+	(void)pthread_setname_np(pthread_self(), name);
 	kcpu_self_tls.ks_kern = k;
 	kcpu_self_tls.ks_idx = c->c_idx;
 	/* Acquire pairs with the release store in kern_stop_threads(). */

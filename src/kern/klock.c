@@ -104,6 +104,13 @@ klock_order_check(const struct klock_stats *st)
 		if (h->ls_kern != st->ls_kern || h == st || h->ls_index >= KLOCK_MAXCLASS)
 			continue;
 		bit = (uint64_t)1 << (st->ls_index % 64);
+		/*
+		 * Relaxed: the order matrix is a set of facts, not a protocol.  Read first so
+		 * that an order seen before (nearly always) costs no write to the shared line.
+		 */
+		if (atomic_load_explicit(&k->k_order[h->ls_index][st->ls_index / 64],
+		    memory_order_relaxed) & bit)
+			continue;
 		old = atomic_fetch_or_explicit(&k->k_order[h->ls_index][st->ls_index / 64],
 		    bit, memory_order_relaxed);
 		if (!(old & bit) && klock_order_seen(k, st->ls_index, h->ls_index))
