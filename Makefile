@@ -1,12 +1,15 @@
 # smpnet: the two commands are `make demo` and `make test`; see README.md.
 # Every target first installs any missing Debian packages (scripts/deps.sh), then builds
-# with Meson into build/ (sanitizer and fuzzer builds go to build-asan/, build-tsan/,
-# build-fuzz/).
+# with Meson.  build/ keeps assertions (debugoptimized) for the tests; `demo` and `bench`
+# run from build-release/ (-O3, NDEBUG), the way a stack is shipped and the way the
+# benchmark peers (DPDK, ConcurrencyKit, liburcu) are compiled.  Sanitizer and fuzzer
+# builds go to build-asan/, build-tsan/, build-fuzz/.
 
 BUILD ?= build
+RELEASE ?= build-release
 MESON_OPTS ?=
 
-.PHONY: all build demo test bench deps clean
+.PHONY: all build release demo test bench deps clean
 
 all: build
 
@@ -19,8 +22,14 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-demo: build
-	./$(BUILD)/smpnet demo
+$(RELEASE)/build.ninja:
+	meson setup $(RELEASE) -Dbuildtype=release -Db_ndebug=true $(MESON_OPTS)
+
+release: deps $(RELEASE)/build.ninja
+	ninja -C $(RELEASE)
+
+demo: release
+	./$(RELEASE)/smpnet demo
 
 test:
 	@scripts/deps.sh test
@@ -28,8 +37,8 @@ test:
 
 bench:
 	@scripts/deps.sh bench
-	$(MAKE) build
-	./$(BUILD)/smpnet bench all
+	$(MAKE) release
+	./$(RELEASE)/smpnet bench all --json
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz
+	rm -rf build build-release build-asan build-tsan build-fuzz

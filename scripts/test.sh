@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build smpnet in every configuration the tests need and run every test suite:
 #   build/       unit, stress, model (spin) and sim suites
+#   build-release/  compiled only (-O3, NDEBUG: what `make demo` and `make bench` run)
 #   build-asan/  unit and stress suites under AddressSanitizer + UndefinedBehaviorSanitizer
 #   build-tsan/  stress suite under ThreadSanitizer
 #   build-fuzz/  each libFuzzer target for a short bounded run (clang)
@@ -25,6 +26,7 @@ suite() { # dir, suites...
 
 setup build || exit 1
 suite build unit stress model sim
+setup build-release -Dbuildtype=release -Db_ndebug=true || fails=$((fails + 1))
 
 if [ "${SMPNET_TEST_QUICK:-0}" != 1 ]; then
 	setup build-asan -Db_sanitize=address,undefined -Db_lundef=false || exit 1

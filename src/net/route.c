@@ -42,7 +42,7 @@ rt_lock_exit(struct rt_table *rt)
 	kmutex_exit(&rt->rt_lock);
 }
 
-static bool
+static inline bool
 rt_lock_held(const struct rt_table *rt)
 {
 	return kmutex_owned(&rt->rt_lock);
