@@ -21,8 +21,6 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include <urcu/urcu-memb.h>
-
 #if defined(__SANITIZE_THREAD__)
 #define PSZ_TSAN 1
 #elif defined(__has_feature)
@@ -30,6 +28,20 @@
 #define PSZ_TSAN 1
 #endif
 #endif
+
+/*
+ * Read sections are inline: with _LGPL_SOURCE liburcu's read lock and unlock become a few
+ * instructions on the thread's reader record (initial-exec TLS) instead of two calls
+ * into the shared library, each with a __tls_get_addr lookup.  Not under
+ * ThreadSanitizer, which would see liburcu's reader counter in our frames and report
+ * the grace-period thread's accesses to it: there the calls stay (tests/tsan.supp
+ * covers liburcu's own frames).  This header must be included before any other liburcu
+ * header of a file for the choice to hold.
+ */
+#if !defined(PSZ_TSAN) && !defined(_LGPL_SOURCE)
+#define _LGPL_SOURCE 1
+#endif
+#include <urcu/urcu-memb.h>
 
 #ifdef PSZ_TSAN
 void __tsan_acquire(void *addr);

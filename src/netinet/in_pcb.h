@@ -33,11 +33,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <urcu/urcu-memb.h>
+#include "kern/psz.h"	/* first: it chooses liburcu's inline read sections */
+
 #include <urcu/rculfhash.h>
 
 #include "kern/klock.h"
-#include "kern/psz.h"
 
 struct kern;
 struct inpcb_conn;
