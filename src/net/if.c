@@ -412,15 +412,20 @@ if_rxq_poll_run(void *arg)
 int
 if_rxq_set_prio(struct ifnet *ifp, bool high)
 {
+	int r = 0;
+
 	for (int q = 0; q < ifp->if_nrxq; q++) {
 		struct if_rxq *rxq = &ifp->if_rxq[q];
+		bool pending = kcont_halt(&rxq->rxq_poll) != 0;
 
-		if (kcont_halt(&rxq->rxq_poll) != 0)
-			return -EBUSY;	/* traffic: the contract is broken, keep the old one */
 		kcont_init(&rxq->rxq_poll, ifp->if_vnet->v_kern, if_rxq_poll_run, rxq, NULL,
 		    high ? KC_PRIO_HIGH : 0);
+		if (pending) {		/* a frame came in: poll it, and tell the caller */
+			(void)kcont_schedule(&rxq->rxq_poll, rxq->rxq_cpu, 0);
+			r = -EBUSY;
+		}
 	}
-	return 0;
+	return r;
 }
 
 void

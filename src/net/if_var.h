@@ -233,8 +233,10 @@ void if_input(struct ifnet *ifp, struct if_rxq *rxq, struct mbuf *m);
  * Run ifp's RX poll continuations at high priority (KC_PRIO_HIGH: before every normal
  * continuation of their CPU, as a kernel's receive interrupt preempts processes) or at
  * normal priority (the default).  Benchmarks that model interrupt priority use it.  Only
- * before traffic (no frame arriving, nothing polling): 0, or -EBUSY if a poll was
- * pending (it is cancelled; the caller broke the contract).  Control thread; may block.
+ * before traffic (no frame arriving, nothing polling; a frame arriving during the switch
+ * may corrupt the continuation): 0, or -EBUSY if a poll was pending (it is run again
+ * with the new priority; the caller came close to breaking the contract).  Control
+ * thread; may block.
  */
 int if_rxq_set_prio(struct ifnet *ifp, bool high);
 
