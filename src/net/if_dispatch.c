@@ -215,6 +215,16 @@ dispatch_ether_input(struct vnet *v, struct ifnet *ifp, uint16_t type, struct mb
 
 /* ------------------------------------------------------------------ IP protocols */
 
+/* Free a record replaced in a table (NULL: none) once no reader can run it. */
+static void
+dispatch_retire(void *old)
+{
+	if (old != NULL) {
+		psz_synchronize();	/* nobody runs old's handler any more */
+		free(old);
+	}
+}
+
 static int
 ipproto_update(struct vnet *v, int family, uint8_t proto, struct proto_entry *e)
 {
@@ -231,10 +241,7 @@ ipproto_update(struct vnet *v, int family, uint8_t proto, struct proto_entry *e)
 	}
 	psz_publish(&dt->dt_proto[family][proto], e);	/* pairs with dispatch input */
 	vnet_unlock(v);
-	if (old != NULL) {
-		psz_synchronize();	/* nobody runs old's handler any more */
-		free(old);
-	}
+	dispatch_retire(old);
 	return 0;
 }
 
@@ -305,10 +312,7 @@ dispatch_early_set(struct vnet *v, early_handler_t fn, void *arg)
 	old = atomic_load_explicit(&dt->dt_early, memory_order_relaxed);	/* [W v_lock] */
 	psz_publish(&dt->dt_early, e);	/* pairs with psz_deref in dispatch_early_input */
 	vnet_unlock(v);
-	if (old != NULL) {
-		psz_synchronize();	/* nobody runs old's hook any more */
-		free(old);
-	}
+	dispatch_retire(old);
 	return 0;
 }
 
