@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "dev/wire.h"
@@ -276,8 +277,17 @@ test_switch_at_run_time(void **state)
 	struct lr r;
 
 	(void)state;
+	struct udp_stats us;
+
 	lr_setup(&r, false, 0);
 	lr_inject(&r, K_GOOD, PORT_RX, 64, 0);
+	for (int i = 0; i < 5000; i++) {	/* the RX poll took it eagerly (bounded wait) */
+		udp_stats(smpnet_udp_of(r.a), &us);
+		if (us.c[UDPS_DELIVERED] == 1)
+			break;
+		usleep(1000);
+	}
+	assert_int_equal(us.c[UDPS_DELIVERED], 1);
 	assert_int_equal(smpnet_setting_set(r.a, "net.lrp.lazy", 1), 0);
 	lr_inject(&r, K_GOOD, PORT_RX, 64, 1);
 	lr_finish(&r, &o, NULL);
