@@ -8,7 +8,8 @@
  * and what was read between the modes, and against the expected absolute figures:
  * good datagrams, a bad UDP checksum, a bad IPv4 header checksum, an IPv4 total length
  * beyond the frame, a UDP length beyond the IPv4 payload, a port nobody bound (ICMP port
- * unreachable), a full receive buffer (lazy: early drop).  The mixed set's order is
+ * unreachable), a broadcast (the early demultiplexer leaves it to eager input), a full
+ * receive buffer (lazy: early drop).  The mixed set's order is
  * shuffled from a fixed seed (printed).
  */
 #include <arpa/inet.h>
@@ -40,12 +41,13 @@
 
 #define ADDR_A		0xc0000201u	/* 192.0.2.1, host order */
 #define ADDR_B		0xc0000202u
+#define ADDR_BCAST	0xc00002ffu	/* 192.0.2.255: the /24's broadcast */
 #define PORT_RX		7100
 #define PORT_MARK	7101
 #define PORT_NONE	7102
 #define SEED		20261128u
 
-enum kind { K_GOOD, K_BADSUM, K_BADIPSUM, K_BADLEN, K_BADULEN, K_NOPORT, K_NKINDS };
+enum kind { K_GOOD, K_BADSUM, K_BADIPSUM, K_BADLEN, K_BADULEN, K_NOPORT, K_BCAST, K_NKINDS };
 
 struct lr {
 	struct smpnet		*a, *b;
@@ -117,11 +119,13 @@ lr_inject(struct lr *r, enum kind k, uint16_t port, int plen, uint32_t seq)
 	int n;
 	struct mbuf *m;
 
-	ether_header_build(f, r->mac_a, r->mac_b, ETHERTYPE_IP);
+	ether_header_build(f, k == K_BCAST ? ether_broadcast_addr : r->mac_a, r->mac_b,
+	    ETHERTYPE_IP);
 	for (int i = 0; i < plen; i++)
 		ip[28 + i] = (uint8_t)(seq * 7 + (uint32_t)i);
 	memcpy(ip + 28, &seq, sizeof(seq));
-	n = udp4_datagram_emit(ip, sizeof(f) - ETHER_HDR_LEN, ADDR_B, ADDR_A, 5000,
+	n = udp4_datagram_emit(ip, sizeof(f) - ETHER_HDR_LEN, ADDR_B,
+	    k == K_BCAST ? ADDR_BCAST : ADDR_A, 5000,
 	    k == K_NOPORT ? PORT_NONE : port, (size_t)plen);
 	assert_true(n > 0);
 	if (k == K_BADSUM)
@@ -190,7 +194,7 @@ lr_run_mixed(bool lazy, int ngood, int nbad, struct outcome *o, uint32_t *seqs)
 	lr_setup(&r, lazy, 0);
 	for (i = 0, j = 0; i < n; i++)
 		lr_inject(&r, ks[i], PORT_RX, 100 + i,
-		    ks[i] == K_GOOD ? (uint32_t)j++ : 1000u + (uint32_t)i);
+		    ks[i] == K_GOOD || ks[i] == K_BCAST ? (uint32_t)j++ : 1000u + (uint32_t)i);
 	lr_finish(&r, o, seqs);
 	lr_teardown(&r);
 	free(ks);
@@ -199,41 +203,42 @@ lr_run_mixed(bool lazy, int ngood, int nbad, struct outcome *o, uint32_t *seqs)
 static void
 test_mixed_eager_vs_lazy(void **state)
 {
-	enum { NGOOD = 40, NBAD = 3 };
+	enum { NGOOD = 40, NBAD = 3, NREAD = NGOOD + NBAD };	/* broadcasts are read too */
 	struct outcome e, l;
-	uint32_t se[NGOOD + 1], sl[NGOOD + 1];
+	uint32_t se[NREAD + 1], sl[NREAD + 1];
 
 	(void)state;
 	printf("test_lrp: seed %u\n", SEED);
 	lr_run_mixed(false, NGOOD, NBAD, &e, se);
 	lr_run_mixed(true, NGOOD, NBAD, &l, sl);
 	/* what the application sees: the same datagrams, in the same order */
-	assert_int_equal(e.got, NGOOD);
-	assert_int_equal(l.got, NGOOD);
-	for (int i = 0; i < NGOOD; i++) {
+	assert_int_equal(e.got, NREAD);
+	assert_int_equal(l.got, NREAD);
+	for (int i = 0; i < NREAD; i++) {
 		assert_int_equal(se[i], (uint32_t)i);
 		assert_int_equal(sl[i], (uint32_t)i);
 	}
 	/* IPv4 and ICMP: identical, and as expected */
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(e.ip[i], l.ip[i]);
-	assert_int_equal(e.ip[0], NGOOD + 5 * NBAD + 1);
+	assert_int_equal(e.ip[0], NGOOD + 6 * NBAD + 1);
 	assert_int_equal(e.ip[1], NBAD);
 	assert_int_equal(e.ip[2], NBAD);
-	assert_int_equal(e.ip[3], NGOOD + 3 * NBAD + 1);	/* good, badsum, badulen, noport */
+	/* good, badsum, badulen, noport, broadcast, marker */
+	assert_int_equal(e.ip[3], NGOOD + 4 * NBAD + 1);
 	assert_int_equal(e.ip[4], NBAD);			/* port unreachable */
 	/* UDP: identical except udp.lazy */
 	for (int c = 0; c < UDPS_NCOUNTERS; c++)
 		if (c != UDPS_LAZY && c != UDPS_OPACKETS)
 			assert_int_equal(e.udp[c], l.udp[c]);
-	assert_int_equal(e.udp[UDPS_IPACKETS], NGOOD + 3 * NBAD + 1);
-	assert_int_equal(e.udp[UDPS_DELIVERED], NGOOD + 1);
+	assert_int_equal(e.udp[UDPS_IPACKETS], NGOOD + 4 * NBAD + 1);
+	assert_int_equal(e.udp[UDPS_DELIVERED], NREAD + 1);
 	assert_int_equal(e.udp[UDPS_BADSUM], NBAD);
 	assert_int_equal(e.udp[UDPS_HDROPS], NBAD);
 	assert_int_equal(e.udp[UDPS_NOPORT], NBAD);
 	assert_int_equal(e.udp[UDPS_EARLYDROP], 0);
 	assert_int_equal(e.udp[UDPS_LAZY], 0);
-	/* every frame with a socket went the lazy way: good, marker, and 4 bad kinds */
+	/* every unicast frame with a socket went the lazy way: good, marker, 4 bad kinds */
 	assert_int_equal(l.udp[UDPS_LAZY], NGOOD + 1 + 4 * NBAD);
 }
 
