@@ -134,6 +134,19 @@ wire_deliver(struct wire_port *src, struct wire_port *dst, struct mbuf *m)
 	if_rxq_intr(ifp, (int)q);
 }
 
+int
+wire_inject(struct wire *w, int port, struct mbuf *m)
+{
+	if (port < 0 || port >= w->w_nports) {
+		m_freem(m);
+		return -EINVAL;
+	}
+	psz_read_enter();	/* wire_deliver's contract: the port's ifnet stays */
+	wire_deliver(&w->w_port[port], &w->w_port[port], m);
+	psz_read_exit();
+	return 0;
+}
+
 static uint64_t
 wire_mac_key(const uint8_t mac[6])
 {

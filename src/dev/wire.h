@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 struct kern;
+struct mbuf;
 struct vnet;
 struct ifnet;
 struct wire;
@@ -108,6 +109,15 @@ int wire_set_faults(struct wire *w, int port, const struct wire_faults *f);
 
 /* Counters of port (summed).  0, -EINVAL. */
 int wire_port_stats(struct wire *w, int port, struct wire_stats *st);
+
+/*
+ * Test and benchmark hook: put the frame m (data at the Ethernet header) on port's own RX
+ * ring, chosen by its flow hash, as if the peer had sent it (no fault injection), and
+ * interrupt the port.  A full ring drops it (counted as ws_ring_full of port and an input
+ * drop of its queue); a port not attached or not running drops it as ws_no_peer.
+ * Consumes m.  0 or -EINVAL (bad port; m freed).  Any thread; never blocks.
+ */
+int wire_inject(struct wire *w, int port, struct mbuf *m);
 
 /*
  * Deliver every frame held back by reordering or delay on port now (tests use it to

@@ -26,6 +26,7 @@
 #include "kern/psz.h"
 #include "mbuf/mbuf.h"
 #include "net/ether.h"
+#include "net/if_dispatch.h"
 #include "net/if_pcpu.h"
 #include "net/if_var.h"
 #include "net/vnet.h"
@@ -408,12 +409,33 @@ if_rxq_poll_run(void *arg)
 	psz_read_exit();
 }
 
+int
+if_rxq_set_prio(struct ifnet *ifp, bool high)
+{
+	int r = 0;
+
+	for (int q = 0; q < ifp->if_nrxq; q++) {
+		struct if_rxq *rxq = &ifp->if_rxq[q];
+		bool pending = kcont_halt(&rxq->rxq_poll) != 0;
+
+		kcont_init(&rxq->rxq_poll, ifp->if_vnet->v_kern, if_rxq_poll_run, rxq, NULL,
+		    high ? KC_PRIO_HIGH : 0);
+		if (pending) {		/* a frame came in: poll it, and tell the caller */
+			(void)kcont_schedule(&rxq->rxq_poll, rxq->rxq_cpu, 0);
+			r = -EBUSY;
+		}
+	}
+	return r;
+}
+
 void
 if_input(struct ifnet *ifp, struct if_rxq *rxq, struct mbuf *m)
 {
 	if_rxq_counter_add(rxq, IFC_IPACKETS, 1);
 	if_rxq_counter_add(rxq, IFC_IBYTES, (uint64_t)m->m_pkthdr.len);
 	m->m_pkthdr.rcvif = (uint32_t)ifp->if_index;
+	if (dispatch_early_input(ifp->if_vnet, ifp, m))
+		return;		/* early demultiplexing (lazy receive processing) */
 	ifp->if_input(ifp, m);
 }
 

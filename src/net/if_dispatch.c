@@ -10,6 +10,10 @@
  * records; a registration publishes a new record and frees the replaced one after a
  * grace period.  A lookup is one acquire load.
  *
+ * Early input hook: one RCU-published pointer to an immutable {fn, arg} record, replaced
+ * as an IP-protocol entry is.  A lookup is one acquire load; none installed costs
+ * if_input one load and a branch.
+ *
  * Writers serialise on the vnet's writer lock and wait for the grace period after
  * dropping it (a lock is never held across psz_synchronize).
  */
@@ -42,6 +46,11 @@ struct proto_entry {
 	void			*pe_arg;	/* [I] */
 };
 
+struct early_entry {
+	early_handler_t		 xe_fn;		/* [I] */
+	void			*xe_arg;	/* [I] */
+};
+
 /* Counter indices in dt_cnt. */
 enum { DC_ETHER_UNKNOWN = 0, DC_IPPROTO_UNKNOWN = 1 /* + family */ };
 
@@ -50,6 +59,7 @@ struct dispatch_tables {
 	int				 dt_ncpu;		/* [I] */
 	_Atomic(struct ether_table *)	 dt_ether;		/* [R, W v_lock] */
 	_Atomic(struct proto_entry *)	 dt_proto[DISPATCH_NFAMILY][256]; /* [R, W v_lock] */
+	_Atomic(struct early_entry *)	 dt_early;		/* [R, W v_lock] */
 	struct if_pcpu			*dt_cnt;		/* [c] */
 };
 
@@ -78,6 +88,7 @@ dispatch_destroy(struct dispatch_tables *dt)
 	for (f = 0; f < DISPATCH_NFAMILY; f++)
 		for (p = 0; p < 256; p++)
 			free(atomic_load_explicit(&dt->dt_proto[f][p], memory_order_relaxed));
+	free(atomic_load_explicit(&dt->dt_early, memory_order_relaxed));
 	if_pcpu_free(dt->dt_cnt);
 	free(dt);
 }
@@ -204,6 +215,16 @@ dispatch_ether_input(struct vnet *v, struct ifnet *ifp, uint16_t type, struct mb
 
 /* ------------------------------------------------------------------ IP protocols */
 
+/* Free a record replaced in a table (NULL: none) once no reader can run it. */
+static void
+dispatch_retire(void *old)
+{
+	if (old != NULL) {
+		psz_synchronize();	/* nobody runs old's handler any more */
+		free(old);
+	}
+}
+
 static int
 ipproto_update(struct vnet *v, int family, uint8_t proto, struct proto_entry *e)
 {
@@ -220,10 +241,7 @@ ipproto_update(struct vnet *v, int family, uint8_t proto, struct proto_entry *e)
 	}
 	psz_publish(&dt->dt_proto[family][proto], e);	/* pairs with dispatch input */
 	vnet_unlock(v);
-	if (old != NULL) {
-		psz_synchronize();	/* nobody runs old's handler any more */
-		free(old);
-	}
+	dispatch_retire(old);
 	return 0;
 }
 
@@ -273,6 +291,43 @@ dispatch_ipproto_input(struct vnet *v, int family, uint8_t proto, struct ifnet *
 	}
 	psz_read_exit();
 	return rv;
+}
+
+/* ------------------------------------------------------------------ early input */
+
+int
+dispatch_early_set(struct vnet *v, early_handler_t fn, void *arg)
+{
+	struct dispatch_tables *dt = v->v_dispatch;
+	struct early_entry *e = NULL, *old;
+
+	KASSERT(!psz_read_held());	/* we wait for a grace period below */
+	if (fn != NULL) {
+		if ((e = malloc(sizeof(*e))) == NULL)
+			return -ENOMEM;
+		e->xe_fn = fn;
+		e->xe_arg = arg;
+	}
+	vnet_lock(v);
+	old = atomic_load_explicit(&dt->dt_early, memory_order_relaxed);	/* [W v_lock] */
+	psz_publish(&dt->dt_early, e);	/* pairs with psz_deref in dispatch_early_input */
+	vnet_unlock(v);
+	dispatch_retire(old);
+	return 0;
+}
+
+bool
+dispatch_early_input(struct vnet *v, struct ifnet *ifp, struct mbuf *m)
+{
+	struct early_entry *e;
+	bool took = false;
+
+	psz_read_enter();
+	e = psz_deref(&v->v_dispatch->dt_early);
+	if (e != NULL)
+		took = e->xe_fn(ifp, m, e->xe_arg);
+	psz_read_exit();
+	return took;
 }
 
 bool

@@ -18,6 +18,11 @@
  * its handler uses.  They therefore may block: call them from control threads (domain
  * attach/detach, tests), never from a continuation nor inside a read section.
  *
+ * Early input hook (lazy receive processing): one optional {fn, arg} record per vnet,
+ * RCU-published like an IP-protocol entry.  if_input() offers it every received frame
+ * (m at the link header) before the link layer's input; the hook either takes the frame
+ * (early demultiplexing to a socket, or an early drop) or leaves it to the normal path.
+ *
  * Counters (per-CPU): frames with an ethertype nobody handles, packets with an IP
  * protocol nobody handles; both are dropped (the mbuf freed) and counted.
  */
@@ -45,6 +50,15 @@ typedef void (*ether_handler_t)(struct ifnet *ifp, struct mbuf *m, void *arg);
  * Consumes m.
  */
 typedef void (*ipproto_handler_t)(struct ifnet *ifp, struct mbuf *m, int off, void *arg);
+
+/*
+ * An early input hook.  Called with m's data at the link header (nothing parsed, only
+ * m_pkthdr.rcvif and flowid set), inside a psz read section, on the RX queue's CPU.
+ * Returns true if it consumed m, false to leave m (untouched) to the link layer.  It
+ * must not block and must be cheap: it runs at the receive poll's priority for every
+ * frame.
+ */
+typedef bool (*early_handler_t)(struct ifnet *ifp, struct mbuf *m, void *arg);
 
 /* IP families with a protocol table. */
 enum { DISPATCH_INET = 0, DISPATCH_INET6 = 1, DISPATCH_NFAMILY = 2 };
@@ -76,6 +90,19 @@ int dispatch_ipproto_unregister(struct vnet *v, int family, uint8_t proto);
 int dispatch_ether_input(struct vnet *v, struct ifnet *ifp, uint16_t type, struct mbuf *m);
 int dispatch_ipproto_input(struct vnet *v, int family, uint8_t proto, struct ifnet *ifp,
     struct mbuf *m, int off);
+
+/*
+ * Install fn(arg) as v's early input hook (replacing any), or remove it (fn NULL; 0 even
+ * if none was there).  0 or -ENOMEM.  Same context as the registrations above: waits for
+ * a grace period when it replaces or removes a hook.
+ */
+int dispatch_early_set(struct vnet *v, early_handler_t fn, void *arg);
+
+/*
+ * Offer m to v's early input hook: true if the hook consumed m, false if there is none or
+ * it declined (m untouched).  Any thread (enters its own read section); never blocks.
+ */
+bool dispatch_early_input(struct vnet *v, struct ifnet *ifp, struct mbuf *m);
 
 /* True if a handler is registered (for tests and the IPv4 code's "protocol unreachable"). */
 bool dispatch_ipproto_registered(struct vnet *v, int family, uint8_t proto);

@@ -9,7 +9,8 @@
  *     continuation is already pending).  No allocation, no lock.
  *   - The continuation enters a psz read section and calls the driver's poll op with a
  *     budget; poll takes up to budget frames off the queue and hands each to
- *     if_input(ifp, rxq, m) (counts, then the link layer's input: ether_input).  If poll
+ *     if_input(ifp, rxq, m) (counts, offers m to the vnet's early input hook - lazy
+ *     receive processing, if_dispatch.h - then the link layer's input: ether_input).  If poll
  *     used its whole budget the continuation schedules itself again (other work on that
  *     CPU runs in between); otherwise it stops and the next interrupt restarts it.  A frame
  *     put on the ring while poll runs is not lost: the producer's if_rxq_intr either
@@ -227,6 +228,17 @@ void if_rxq_intr(struct ifnet *ifp, int q);
  * section for a synchronous driver).
  */
 void if_input(struct ifnet *ifp, struct if_rxq *rxq, struct mbuf *m);
+
+/*
+ * Run ifp's RX poll continuations at high priority (KC_PRIO_HIGH: before every normal
+ * continuation of their CPU, as a kernel's receive interrupt preempts processes) or at
+ * normal priority (the default).  Benchmarks that model interrupt priority use it.  Only
+ * before traffic (no frame arriving, nothing polling; a frame arriving during the switch
+ * may corrupt the continuation): 0, or -EBUSY if a poll was pending (it is run again
+ * with the new priority; the caller came close to breaking the contract).  Control
+ * thread; may block.
+ */
+int if_rxq_set_prio(struct ifnet *ifp, bool high);
 
 /* Count n on counter c (IFC_*) of ifp / of a queue.  Any thread; never blocks. */
 void if_counter_add(struct ifnet *ifp, int c, uint64_t n);

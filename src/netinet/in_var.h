@@ -219,6 +219,14 @@ struct mbuf *in_m_writable(struct mbuf *m, int len);
 void ip_input(struct ifnet *ifp, struct mbuf *m, void *arg);
 /* Deliver a complete local datagram (after reassembly).  Consumes m.  Read section. */
 void ip_deliver(struct inet *in, struct ifnet *ifp, struct mbuf *m, int hlen);
+/*
+ * Lazy receive processing: IPv4 input's checks, run at the reader, on a datagram the
+ * early demultiplexer queued raw (*mp at the IPv4 header; ifp the receiving interface,
+ * or NULL if it is gone).  Counts ip.total, then a refusal or ip.delivered, as ip_input
+ * would have for it.  Returns the header length (*mp possibly moved, link padding
+ * trimmed), or -1 with the mbuf freed and *mp NULL.  Inside a read section.
+ */
+int ip_input_lazy(struct inet *in, struct ifnet *ifp, struct mbuf **mp);
 
 /* ---- ip_output.c ---- */
 /*

@@ -18,6 +18,13 @@
  *  3. local: fragments go through reassembly; then the vnet's IP-protocol table picks
  *     the handler (dispatch_ipproto_input); a protocol nobody registered is answered
  *     with ICMP protocol unreachable.
+ *
+ * Lazy receive processing (net.lrp.lazy): the early demultiplexer (udp_inet.c) queues
+ * some datagrams raw on their socket from the RX poll, having read their header in
+ * place: untagged, to our MAC, no options, not a fragment, UDP, to a local unicast
+ * address.  Steps 2 and 3 are decided by those same bytes; ip_input_lazy() runs step 1
+ * for them later, at the reader, with the same counters (ip.total, each refusal,
+ * ip.delivered), so a datagram counts the same whichever path it took.
  */
 #include <errno.h>
 
@@ -57,7 +64,7 @@ ip_src_ok(struct ifnet *ifp, uint32_t src)
 {
 	if (in_is_multicast(src) || src == INADDR_BROADCAST_H)
 		return false;
-	return !in_is_loopback(src) || (if_flags(ifp) & IFF_LOOPBACK) != 0;
+	return !in_is_loopback(src) || (ifp != NULL && (if_flags(ifp) & IFF_LOOPBACK) != 0);
 }
 
 /* The checks of step 1.  Returns hlen, or -1 with m freed and counted (*mp cleared). */
@@ -182,4 +189,16 @@ ip_input(struct ifnet *ifp, struct mbuf *m, void *arg)
 		}
 	}
 	psz_read_exit();
+}
+
+int
+ip_input_lazy(struct inet *in, struct ifnet *ifp, struct mbuf **mp)
+{
+	int hlen;
+
+	KASSERT(psz_read_held());
+	inet_count(in, INS_IP_TOTAL, 1);
+	if ((hlen = ip_check(in, ifp, mp)) >= 0)
+		inet_count(in, INS_IP_DELIVERED, 1);
+	return hlen;
 }

@@ -4,7 +4,9 @@
  * network), ICMP port unreachable (icmp_error), ICMP errors back to UDP sockets
  * (icmp_ctl_register for protocol 17), and multicast membership (in_multi_join/leave on
  * the interface that owns the given address, or the route's interface to the group, or
- * the first multicast-capable interface).
+ * the first multicast-capable interface), and lazy receive processing's two IPv4 halves:
+ * the early demultiplexer installed as the vnet's early input hook (udp_inet_early) and
+ * IPv4's checks at the reader (lazy_input -> ip_input_lazy).
  *
  * Byte order: UDP keeps addresses in network order, the inet API takes host order;
  * conversions happen here only.  Every call runs in the context documented in
@@ -14,14 +16,18 @@
 #include <errno.h>
 #include <netinet/ip_icmp.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kern/psz.h"
 #include "mbuf/mbuf.h"
+#include "net/ether.h"
+#include "net/if_dispatch.h"
 #include "net/if_var.h"
 #include "net/ifnet.h"
 #include "net/nhop.h"
 #include "net/route.h"
 #include "net/vnet.h"
+#include "net/wire.h"
 #include "netinet/icmp.h"
 #include "netinet/icmp_wire.h"
 #include "netinet/in_var.h"
@@ -152,6 +158,50 @@ udp_inet_mcast_leave(void *arg, uint32_t group, uint32_t ifaddr)
 	return udp_inet_mcast(arg, group, ifaddr, false);
 }
 
+/*
+ * The vnet's early input hook (lazy receive processing), in the RX poll before Ethernet
+ * input.  It reads the headers in place (no checksum, no pull-up, no reassembly) and
+ * takes only the common case: an untagged IPv4 frame to this interface's own MAC, the
+ * headers in the first mbuf, a 20-byte IPv4 header (no options), not a fragment, UDP, to
+ * one of our unicast addresses (not a broadcast of the interface's nets) - the frames
+ * ether_input and ip_input would hand to udp_input with these very bytes.  Everything
+ * else (and everything while the stack is eager) goes on through ether_input.
+ */
+static bool
+udp_inet_early(struct ifnet *ifp, struct mbuf *m, void *arg)
+{
+	struct udp_state *us = arg;
+	const uint8_t *f = mtod(m, const uint8_t *), *ip = f + ETHER_HDR_LEN;
+	struct inet *in;
+	uint32_t dst;
+
+	if (!udp_lazy(us) || ifp->if_type != IFT_ETHER || m->m_len < ETHER_HDR_LEN + 28)
+		return false;
+	if (memcmp(f, ifp->if_lladdr, ETHER_ADDR_LEN) != 0 || f[12] != 0x08 || f[13] != 0x00)
+		return false;
+	if (ip[0] != 0x45 || ip[9] != 17 || (ip[6] & 0x3f) != 0 || ip[7] != 0)
+		return false;	/* options, a fragment, not UDP */
+	dst = wire_get32(ip + 16);
+	if (in_is_multicast(dst) || (in = inet_get(ifp->if_vnet)) == NULL ||
+	    in_is_bcast(ifp, dst) || in_addr_lookup(in, dst) == NULL)
+		return false;
+	return udp_early_demux(us, m, ETHER_HDR_LEN);
+}
+
+/* IPv4's checks at the reader, for a raw record (udp_ip_ops.lazy_input). */
+static int
+udp_inet_lazy_input(void *arg, struct mbuf **mp)
+{
+	struct vnet *v = arg;
+	struct inet *in = inet_get(v);
+	int hlen;
+
+	psz_read_enter();
+	hlen = ip_input_lazy(in, vnet_if_byindex(v, (int)(*mp)->m_pkthdr.rcvif), mp);
+	psz_read_exit();
+	return hlen;
+}
+
 /* ICMP errors quoting a UDP datagram we sent: tell its (connected) socket. */
 static void
 udp_inet_ctlinput(struct vnet *v, int type, int code, uint32_t rest,
@@ -188,15 +238,22 @@ udp_inet_attach(struct udp_state *us, struct vnet *v)
 		.port_unreach = udp_inet_port_unreach,
 		.mcast_join = udp_inet_mcast_join,
 		.mcast_leave = udp_inet_mcast_leave,
+		.lazy_input = udp_inet_lazy_input,
 	};
+	int err;
 
 	udp_set_ip_ops(us, &ops, v);
-	return icmp_ctl_register(v, 17, udp_inet_ctlinput, us);
+	if ((err = icmp_ctl_register(v, 17, udp_inet_ctlinput, us)) != 0)
+		return err;
+	if ((err = dispatch_early_set(v, udp_inet_early, us)) != 0)
+		(void)icmp_ctl_unregister(v, 17);
+	return err;
 }
 
 void
 udp_inet_detach(struct udp_state *us, struct vnet *v)
 {
+	(void)dispatch_early_set(v, NULL, NULL);
 	(void)icmp_ctl_unregister(v, 17);
 	(void)us;
 }

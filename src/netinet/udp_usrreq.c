@@ -1,6 +1,7 @@
 /*
- * udp_usrreq.c - UDP over IPv4 (RFC 768): input with eager or lazy processing, output,
- * the socket calls, options, broadcast and multicast delivery.  Design: udp_var.h.
+ * udp_usrreq.c - UDP over IPv4 (RFC 768): eager input, the early demultiplexer's UDP
+ * half and the reader's lazy processing (net.lrp.lazy), output, the socket calls,
+ * options, broadcast and multicast delivery.  Design: udp_var.h.
  *
  * A UDP socket's protocol block (struct udpcb) holds its PCB and its IP options.  The
  * options are written under the socket's lock and read by the sender under it; the
@@ -261,16 +262,14 @@ udp_noport(struct udp_state *us, struct mbuf *m, int off)
 		m_freem(m);
 }
 
-/* Unicast: demux, (eager) verify, append - or (lazy) early drop and append raw. */
+/* Unicast (eager): verify, demux, append. */
 static void
 udp_input_unicast(struct udp_state *us, struct mbuf *m, int off, const struct udp_hdrinfo *h)
 {
 	union inpcb_addr la = inpcb_addr_v4(h->dst), fa = inpcb_addr_v4(h->src);
-	bool lazy = smpnet_lazy(us->us_stack);
 	struct inpcb *inp;
-	struct socket *so;
 
-	if (!lazy && !udp_cksum_ok(m)) {
+	if (!udp_cksum_ok(m)) {
 		udp_count(us, UDPS_BADSUM);
 		m_freem(m);
 		return;
@@ -281,17 +280,48 @@ udp_input_unicast(struct udp_state *us, struct mbuf *m, int off, const struct ud
 		udp_noport(us, m, off);
 		return;
 	}
-	so = inp->inp_owner;
-	if (lazy && sbspace_full(so, (uint32_t)m->m_pkthdr.len)) {
-		udp_count(us, UDPS_EARLYDROP);
-		atomic_fetch_add_explicit(&so->so_rcv.sb_drops, 1, memory_order_relaxed);
-		m_freem(m);
-		return;
-	}
-	if (sbappend_record(so, m, !lazy) == 0)
+	if (sbappend_record(inp->inp_owner, m, true) == 0)
 		udp_count(us, UDPS_DELIVERED);
 	else
 		udp_count(us, UDPS_FULLSOCK);
+}
+
+bool
+udp_lazy(const struct udp_state *us)
+{
+	return smpnet_lazy(us->us_stack);
+}
+
+bool
+udp_early_demux(struct udp_state *us, struct mbuf *m, int lhlen)
+{
+	const uint8_t *ip = mtod(m, const uint8_t *) + lhlen;
+	union inpcb_addr la, fa;
+	uint16_t sport, dport;
+	uint32_t a;
+	struct inpcb *inp;
+	struct socket *so;
+
+	KASSERT(psz_read_held());
+	memcpy(&a, ip + 16, 4);
+	la = inpcb_addr_v4(a);
+	memcpy(&a, ip + 12, 4);
+	fa = inpcb_addr_v4(a);
+	memcpy(&sport, ip + 20, 2);
+	memcpy(&dport, ip + 22, 2);
+	inp = in_pcblookup(us->us_table, AF_INET, &la, dport, &fa, sport, m->m_pkthdr.flowid);
+	if (inp == NULL)
+		return false;
+	so = inp->inp_owner;
+	m_adj(m, lhlen);
+	if (sbspace_full(so, (uint32_t)m->m_pkthdr.len)) {
+		/* relaxed: a statistic */
+		atomic_fetch_add_explicit(&so->so_rcv.sb_drops, 1, memory_order_relaxed);
+		m_freem(m);
+		udp_count(us, UDPS_EARLYDROP);
+	} else if (sbappend_record(so, m, false) != 0)
+		udp_count(us, UDPS_EARLYDROP);	/* full after all: counted, freed */
+	return true;
 }
 
 void
@@ -325,19 +355,32 @@ udp_ctlinput(struct udp_state *us, uint32_t src, uint16_t sport, uint32_t dst,
 	psz_read_exit();
 }
 
-/* Lazy processing at the receiver: verify the checksum. */
+/*
+ * Lazy processing at the reader of a raw record (early demultiplexed, m at the IPv4
+ * header): IPv4's checks, then UDP's as udp_input's, with the same counters.
+ */
 static struct mbuf *
 udp_rcv_process(struct socket *so, struct mbuf *m)
 {
-	struct udpcb *up = so_udpcb(so);
+	struct udp_state *us = so_udpcb(so)->u_us;
+	struct udp_hdrinfo h;
+	int off;
 
 	KMUTEX_ASSERT_HELD(&so->so_lock);
-	udp_count(up->u_us, UDPS_LAZY);
+	udp_count(us, UDPS_LAZY);
+	if (us->us_ip.lazy_input == NULL)
+		off = (mtod(m, const uint8_t *)[0] & 0x0f) * 4;	/* a shim: no IPv4 */
+	else if ((off = us->us_ip.lazy_input(us->us_iparg, &m)) < 0)
+		return NULL;
+	udp_count(us, UDPS_IPACKETS);
+	if ((m = udp_input_check(us, m, off, &h)) == NULL)
+		return NULL;
 	if (!udp_cksum_ok(m)) {
-		udp_count(up->u_us, UDPS_BADSUM);
+		udp_count(us, UDPS_BADSUM);
 		m_freem(m);
 		return NULL;
 	}
+	udp_count(us, UDPS_DELIVERED);
 	m->m_flags |= M_PROTO1;
 	return m;
 }

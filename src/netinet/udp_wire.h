@@ -59,4 +59,13 @@ udp_set_cksum(void *hdr, uint16_t cksum)
 	wire_put16((uint8_t *)hdr + 6, cksum);
 }
 
+/*
+ * A whole IPv4/UDP datagram at buf, for tests and benchmarks that build frames by hand:
+ * writes a 20-byte IPv4 header (TTL 64, id 0, no flags, checksummed) and the UDP header,
+ * then the UDP checksum over the plen payload bytes already at buf + 28.  Addresses and
+ * ports in host order.  Returns the datagram's length, -ENOSPC, or -EINVAL.  Pure.
+ */
+int udp4_datagram_emit(void *buf, size_t len, uint32_t src, uint32_t dst, uint16_t sport,
+    uint16_t dport, size_t plen);
+
 #endif /* SMPNET_NETINET_UDP_WIRE_H */

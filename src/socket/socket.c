@@ -188,7 +188,9 @@ sbappend_record(struct socket *so, struct mbuf *m, bool processed)
 
 /*
  * The next ready record (left in sb_head), processing it lazily; NULL if none.  The
- * protocol's lazy processing must not change m_pkthdr.len (the charge).
+ * protocol's lazy processing may shorten the record (trim link padding) but never
+ * lengthen it: the difference is returned to the budget, so sb_cc keeps matching the
+ * records' m_pkthdr.len.
  */
 static struct mbuf *
 sb_peek_record(struct socket *so)
@@ -210,7 +212,10 @@ sb_peek_record(struct socket *so)
 			sb_uncharge(sb, len);
 			continue;
 		}
-		KASSERT((uint32_t)m->m_pkthdr.len == len);
+		KASSERT((uint32_t)m->m_pkthdr.len <= len);
+		if ((uint32_t)m->m_pkthdr.len < len)	/* relaxed: see sb_uncharge */
+			atomic_fetch_sub_explicit(&sb->sb_cc, len - (uint32_t)m->m_pkthdr.len,
+			    memory_order_relaxed);
 		sb->sb_head = m;
 	}
 	return sb->sb_head;

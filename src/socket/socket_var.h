@@ -14,9 +14,10 @@
  * incrementing so_rwant and re-checking the ring; the producer enqueues and then reads
  * so_rwant; both sides put a seq_cst fence between their store and their load (Dekker),
  * so at least one of them sees the other and no wakeup is lost.
- * Records may arrive unprocessed (lazy receive processing, M_PROTO1 clear): the consumer
- * runs the protocol's pr_rcv_process() on each before use, so the protocol work happens
- * in the receiving thread or on the socket's CPU, and only for records that are read.
+ * Records may arrive unprocessed (lazy receive processing, M_PROTO1 clear: the raw
+ * packet as the early demultiplexer found it): the consumer runs the protocol's
+ * pr_rcv_process() on each before use, so the protocol work happens in the receiving
+ * thread or on the socket's CPU, and only for records that are read.
  *
  * Receive buffer, stream mode (TCP, next): a byte chain sb_mb under so_lock; the same
  * so_rwant / so_rxk wakeup protocol.  Send buffer: counters and a chain for stream
@@ -68,7 +69,8 @@ struct sowatch;
  *   pr_send        send m (a packet header chain, consumed) to addr (NULL: the peer).
  *                  May take so_lock briefly.  Bytes sent or -errno.
  *   pr_rcv_process lazy processing of an unprocessed record: verify and return it (ready,
- *                  M_PROTO1 set), or NULL (dropped, counted by the protocol).  [L]
+ *                  M_PROTO1 set, l3hlen/l4hlen set, m_pkthdr.len never larger), or NULL
+ *                  (dropped, counted by the protocol).  [L]
  *   pr_rcv_addr    write the record's source address.  [L]
  */
 struct protosw {
