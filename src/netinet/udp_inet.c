@@ -4,7 +4,7 @@
  * network), ICMP port unreachable (icmp_error), ICMP errors back to UDP sockets
  * (icmp_ctl_register for protocol 17), and multicast membership (in_multi_join/leave on
  * the interface that owns the given address, or the route's interface to the group, or
- * the first multicast-capable interface).
+ * the first multicast-capable interface), and the check that a bound address is local.
  *
  * Byte order: UDP keeps addresses in network order, the inet API takes host order;
  * conversions happen here only.  Every call runs in the context documented in
@@ -152,6 +152,25 @@ udp_inet_mcast_leave(void *arg, uint32_t group, uint32_t ifaddr)
 	return udp_inet_mcast(arg, group, ifaddr, false);
 }
 
+/* A bindable local address: ours, or the directed broadcast of one of our networks. */
+static int
+udp_inet_addr_local(void *arg, uint32_t addr)
+{
+	struct vnet *v = arg;
+	struct inet *in = inet_get(v);
+	struct ifnet *ifp;
+	bool ok;
+
+	if (in == NULL)
+		return -EADDRNOTAVAIL;
+	psz_read_enter();
+	ok = in_addr_lookup(in, ntohl(addr)) != NULL;
+	for (int i = 1; !ok && i < v->v_ifmax; i++)
+		ok = (ifp = vnet_if_byindex(v, i)) != NULL && in_is_bcast(ifp, ntohl(addr));
+	psz_read_exit();
+	return ok ? 0 : -EADDRNOTAVAIL;
+}
+
 /* ICMP errors quoting a UDP datagram we sent: tell its (connected) socket. */
 static void
 udp_inet_ctlinput(struct vnet *v, int type, int code, uint32_t rest,
@@ -188,6 +207,7 @@ udp_inet_attach(struct udp_state *us, struct vnet *v)
 		.port_unreach = udp_inet_port_unreach,
 		.mcast_join = udp_inet_mcast_join,
 		.mcast_leave = udp_inet_mcast_leave,
+		.addr_local = udp_inet_addr_local,
 	};
 
 	udp_set_ip_ops(us, &ops, v);

@@ -50,6 +50,10 @@ struct udp_ip_out {
  *                its header length).  Consumes m.
  *  mcast_join/leave  the IPv4 group membership (IGMP, link filter) on the interface with
  *                address ifaddr (0: the default).  0 or -errno.  Control path.
+ *  addr_local    whether a socket may bind addr: 0 if it is one of the vnet's addresses
+ *                or the directed broadcast of one of its networks, else -EADDRNOTAVAIL.
+ *                (Wildcard, limited broadcast and multicast never reach it.)  NULL: any
+ *                address is accepted (shims without IPv4).
  */
 struct udp_ip_ops {
 	int	(*output)(void *arg, struct mbuf *m, const struct udp_ip_out *o);
@@ -57,6 +61,7 @@ struct udp_ip_ops {
 	void	(*port_unreach)(void *arg, struct mbuf *m, int off);
 	int	(*mcast_join)(void *arg, uint32_t group, uint32_t ifaddr);
 	int	(*mcast_leave)(void *arg, uint32_t group, uint32_t ifaddr);
+	int	(*addr_local)(void *arg, uint32_t addr);
 };
 
 /* Counters (udpstat), per-CPU; UDPS_* index them. */

@@ -274,7 +274,10 @@ so_rcv_dgram(struct socket *so, struct msghdr *msg, int flags)
 	dlen = (size_t)(m->m_pkthdr.len - hdr);
 	n = so_copyout(m, hdr, dlen, msg);
 	msg->msg_flags = n < dlen ? MSG_TRUNC : 0;
-	msg->msg_controllen = 0;
+	if (so->so_proto->pr_rcv_control != NULL)
+		so->so_proto->pr_rcv_control(so, m, msg);
+	else
+		msg->msg_controllen = 0;
 	if (msg->msg_name != NULL && so->so_proto->pr_rcv_addr != NULL)
 		so->so_proto->pr_rcv_addr(so, m, msg->msg_name, &msg->msg_namelen);
 	else
@@ -810,7 +813,7 @@ smpnet_sendmsg(struct smpnet_socket *s, const struct msghdr *msg, int flags)
 	if ((m = so_mbuf_from_iov(so, msg, total)) == NULL)
 		r = -ENOBUFS;
 	else
-		r = so->so_proto->pr_send(so, m, msg->msg_name, msg->msg_namelen, flags);
+		r = so->so_proto->pr_send(so, m, msg->msg_name, msg->msg_namelen, msg, flags);
 	so_exit(so);
 	return r;
 }
