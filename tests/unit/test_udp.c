@@ -286,10 +286,13 @@ test_bind_conflicts(void **state)
 	assert_int_equal(smpnet_bind(s2, (struct sockaddr *)&spec, sizeof(spec)), 0);
 	assert_int_equal(smpnet_bind(s2, (struct sockaddr *)&spec, sizeof(spec)), -EINVAL);
 	smpnet_close(s1);
-	/* the port is free again after close */
-	struct smpnet_socket *s3 = udp_sock(p->a, NULL, 7004);
-	smpnet_close(s3);
+	/* s2 (specific, SO_REUSEADDR) still keeps a plain wildcard bind out */
+	struct smpnet_socket *s3 = smpnet_socket(p->a, AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(smpnet_bind(s3, (struct sockaddr *)&a, sizeof(a)), -EADDRINUSE);
 	smpnet_close(s2);
+	/* the port is free again after close */
+	assert_int_equal(smpnet_bind(s3, (struct sockaddr *)&a, sizeof(a)), 0);
+	smpnet_close(s3);
 	/* protocol/type errors */
 	assert_null(smpnet_socket(p->a, AF_INET6, SOCK_DGRAM, 0));
 	assert_int_equal(errno, EAFNOSUPPORT);
