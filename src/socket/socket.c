@@ -892,6 +892,7 @@ smpnet_socket(struct smpnet *st, int domain, int type, int protocol)
 	}
 	if (nb)
 		atomic_store_explicit(&so->so_state, SS_NBIO, memory_order_relaxed);
+	smpnet_sockets_add(st, 1);
 	return (struct smpnet_socket *)(void *)so;
 }
 
@@ -901,9 +902,12 @@ so_free_rcu(struct psz_head *ph)
 {
 	struct socket *so = container_of(ph, struct socket, so_psz);
 
+	struct smpnet *st = so->so_stack;
+
 	(void)kcont_halt(&so->so_rxk);
 	kmutex_fini(&so->so_lock);
 	so_free_mem(so);
+	smpnet_sockets_add(st, -1);
 }
 
 int

@@ -208,6 +208,9 @@ int smpnet_proto_register(struct smpnet *st, const struct protosw *pr, void *pst
 const struct protosw *smpnet_proto_find(struct smpnet *st, int family, int type,
     int protocol, void **pstate);
 
+/* Count a socket of st in (1, at creation) or out (-1, when its memory is freed). */
+void smpnet_sockets_add(struct smpnet *st, int delta);
+
 /* Stack-wide setting: lazy receive processing (net.lrp.lazy), relaxed read. */
 bool smpnet_lazy(const struct smpnet *st);
 

@@ -213,7 +213,7 @@ teardown(void **state)
 {
 	struct lo_state *ls = *state;
 
-	smpnet_destroy(ls->st);
+	assert_int_equal(smpnet_destroy_checked(ls->st, NULL), 0);	/* no leak */
 	free(ls);
 	return 0;
 }

@@ -92,8 +92,9 @@ pair_teardown(void **state)
 {
 	struct pair *p = *state;
 
-	smpnet_destroy(p->b);
-	smpnet_destroy(p->a);
+	/* every socket closed, every mbuf back in its pool */
+	assert_int_equal(smpnet_destroy_checked(p->b, NULL), 0);
+	assert_int_equal(smpnet_destroy_checked(p->a, NULL), 0);
 	free(p);
 	return 0;
 }
@@ -811,8 +812,8 @@ test_delivery_lockless(void **state)
 		assert_int_equal(smpnet_recv(ra, buf, sizeof(buf), MSG_DONTWAIT), 1);
 	smpnet_close(ra);
 	smpnet_close(sb);
-	smpnet_destroy(a);	/* a owns the wire */
-	smpnet_destroy(b);
+	assert_int_equal(smpnet_destroy_checked(a, NULL), 0);	/* a owns the wire */
+	assert_int_equal(smpnet_destroy_checked(b, NULL), 0);
 }
 
 int
