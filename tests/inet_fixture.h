@@ -38,18 +38,6 @@
 #define B_ADDR1	IP4(198, 51, 100, 1)
 #define C_ADDR	IP4(198, 51, 100, 2)
 
-#if defined(PSZ_TSAN)
-/*
- * liburcu is not instrumented: silence reports whose stack is inside it (its call_rcu
- * thread's own bookkeeping).
- */
-const char *__tsan_default_suppressions(void);
-const char *
-__tsan_default_suppressions(void)
-{
-	return "called_from_lib:liburcu-memb.so\nrace:liburcu-memb.so\n";
-}
-#endif
 
 /* The fixture's clock: real time, or frozen at fc_frozen (non-zero). */
 struct fix_clock {
