@@ -30,6 +30,7 @@
 #include "smpnet/smpnet.h"
 #include "smpnet/socket.h"
 #include "socket/socket_var.h"
+#include "udptest.h"
 
 #define ADDR_A	"192.0.2.1"
 #define ADDR_A2	"192.0.2.11"	/* a second address of a, added by some tests */
@@ -43,24 +44,6 @@ void __lsan_enable(void) __attribute__((weak));
 struct pair {
 	struct smpnet	*a, *b;
 };
-
-static uint32_t
-ip(const char *s)
-{
-	struct in_addr a;
-
-	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
-	return a.s_addr;
-}
-
-static struct sockaddr_in
-sin_of(const char *addr, uint16_t port)
-{
-	struct sockaddr_in s = { .sin_family = AF_INET, .sin_port = htons(port) };
-
-	s.sin_addr.s_addr = addr ? ip(addr) : 0;
-	return s;
-}
 
 static int
 pair_setup(void **state)
@@ -91,25 +74,8 @@ pair_teardown(void **state)
 	return 0;
 }
 
-/* A UDP socket with a 3 s receive bound, bound to addr:port unless both are empty. */
-static struct smpnet_socket *
-udp_sock(struct smpnet *st, const char *addr, uint16_t port)
-{
-	struct smpnet_socket *so = smpnet_socket(st, AF_INET, SOCK_DGRAM, 0);
-	struct timeval tv = { .tv_sec = 3 };
-
-	assert_non_null(so);
-	assert_int_equal(smpnet_setsockopt(so, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-	if (port != 0 || addr != NULL) {
-		struct sockaddr_in s = sin_of(addr, port);
-
-		assert_int_equal(smpnet_bind(so, (struct sockaddr *)&s, sizeof(s)), 0);
-	}
-	return so;
-}
-
 static ssize_t
-send_to(struct smpnet_socket *so, const char *addr, uint16_t port, const void *buf,
+sendto_addr(struct smpnet_socket *so, const char *addr, uint16_t port, const void *buf,
     size_t len)
 {
 	struct sockaddr_in to = sin_of(addr, port);
@@ -172,7 +138,7 @@ test_multicast_loop(void **state)
 	join(mb, GROUP);
 	assert_int_equal(get_int(tx, IPPROTO_IP, IP_MULTICAST_LOOP), 1);	/* default */
 	/* on: the member on the sending stack has its copy when sendto returns */
-	assert_int_equal(send_to(tx, GROUP, 7100, "on", 2), 2);
+	assert_int_equal(sendto_addr(tx, GROUP, 7100, "on", 2), 2);
 	assert_int_equal(smpnet_recvfrom(m, buf, sizeof(buf), MSG_DONTWAIT,
 	    (struct sockaddr *)&from, &fl), 2);
 	assert_memory_equal(buf, "on", 2);
@@ -181,13 +147,13 @@ test_multicast_loop(void **state)
 	/* off: no local copy, still sent on the link */
 	set_int(tx, IPPROTO_IP, IP_MULTICAST_LOOP, 0);
 	assert_int_equal(get_int(tx, IPPROTO_IP, IP_MULTICAST_LOOP), 0);
-	assert_int_equal(send_to(tx, GROUP, 7100, "off", 3), 3);
+	assert_int_equal(sendto_addr(tx, GROUP, 7100, "off", 3), 3);
 	assert_int_equal(smpnet_recv(m, buf, sizeof(buf), MSG_DONTWAIT), -EAGAIN);
 	assert_int_equal(smpnet_recv(mb, buf, sizeof(buf), 0), 3);
 	assert_memory_equal(buf, "off", 3);
 	/* a socket of the stack that did not join gets nothing either way */
 	set_int(tx, IPPROTO_IP, IP_MULTICAST_LOOP, 1);
-	assert_int_equal(send_to(tx, GROUP, 7100, "x", 1), 1);
+	assert_int_equal(sendto_addr(tx, GROUP, 7100, "x", 1), 1);
 	assert_int_equal(smpnet_recv(tx, buf, sizeof(buf), MSG_DONTWAIT), -EAGAIN);
 	assert_int_equal(smpnet_recv(m, buf, sizeof(buf), MSG_DONTWAIT), 1);
 	assert_int_equal(smpnet_recv(mb, buf, sizeof(buf), 0), 1);
@@ -211,11 +177,11 @@ test_sndbuf(void **state)
 	assert_true(get_int(tx, SOL_SOCKET, SO_SNDBUF) >= 65507);	/* default: no limit */
 	set_int(tx, SOL_SOCKET, SO_SNDBUF, 1000);
 	assert_int_equal(get_int(tx, SOL_SOCKET, SO_SNDBUF), 1000);	/* what is used */
-	assert_int_equal(send_to(tx, ADDR_B, 7101, big, 1001), -EMSGSIZE);
-	assert_int_equal(send_to(tx, ADDR_B, 7101, big, 1000), 1000);
+	assert_int_equal(sendto_addr(tx, ADDR_B, 7101, big, 1001), -EMSGSIZE);
+	assert_int_equal(sendto_addr(tx, ADDR_B, 7101, big, 1000), 1000);
 	assert_int_equal(smpnet_recv(rx, buf, sizeof(buf), 0), 1000);
 	set_int(tx, SOL_SOCKET, SO_SNDBUF, 4096);
-	assert_int_equal(send_to(tx, ADDR_B, 7101, big, 4096), 4096);
+	assert_int_equal(sendto_addr(tx, ADDR_B, 7101, big, 4096), 4096);
 	assert_int_equal(smpnet_recv(rx, buf, sizeof(buf), 0), 4096);
 	assert_int_equal(smpnet_setsockopt(tx, SOL_SOCKET, SO_SNDBUF, &(int){ 0 }, sizeof(int)),
 	    -EINVAL);
@@ -270,7 +236,7 @@ test_pktinfo_recv(void **state)
 	int ttl;
 
 	/* nothing asked: no control data */
-	assert_int_equal(send_to(tx, ADDR_B, 7102, "a", 1), 1);
+	assert_int_equal(sendto_addr(tx, ADDR_B, 7102, "a", 1), 1);
 	assert_int_equal(recv_ctl(rx, buf, sizeof(buf), ctl.b, sizeof(ctl.b), &m), 1);
 	assert_int_equal(m.msg_controllen, 0);
 	set_int(rx, IPPROTO_IP, IP_PKTINFO, 1);
@@ -281,7 +247,7 @@ test_pktinfo_recv(void **state)
 	assert_int_equal(get_int(rx, IPPROTO_IP, IP_RECVTTL), 1);
 	set_int(tx, IPPROTO_IP, IP_TOS, 0x28);
 	set_int(tx, IPPROTO_IP, IP_TTL, 33);
-	assert_int_equal(send_to(tx, ADDR_B, 7102, "b", 1), 1);
+	assert_int_equal(sendto_addr(tx, ADDR_B, 7102, "b", 1), 1);
 	assert_int_equal(recv_ctl(rx, buf, sizeof(buf), ctl.b, sizeof(ctl.b), &m), 1);
 	assert_false(m.msg_flags & MSG_CTRUNC);
 	assert_non_null(c = find_cmsg(&m, IP_PKTINFO));
@@ -299,7 +265,7 @@ test_pktinfo_recv(void **state)
 	memcpy(&ttl, CMSG_DATA(c), sizeof(ttl));
 	assert_int_equal(ttl, 33);
 	/* too small a buffer: MSG_CTRUNC, what fitted is kept */
-	assert_int_equal(send_to(tx, ADDR_B, 7102, "c", 1), 1);
+	assert_int_equal(sendto_addr(tx, ADDR_B, 7102, "c", 1), 1);
 	assert_int_equal(recv_ctl(rx, buf, sizeof(buf), ctl.b, CMSG_SPACE(sizeof(pi)), &m), 1);
 	assert_true(m.msg_flags & MSG_CTRUNC);
 	assert_int_equal(m.msg_controllen, CMSG_SPACE(sizeof(pi)));
@@ -308,7 +274,7 @@ test_pktinfo_recv(void **state)
 	set_int(rx, IPPROTO_IP, IP_PKTINFO, 0);
 	set_int(rx, IPPROTO_IP, IP_RECVTOS, 0);
 	set_int(rx, IPPROTO_IP, IP_RECVTTL, 0);
-	assert_int_equal(send_to(tx, ADDR_B, 7102, "d", 1), 1);
+	assert_int_equal(sendto_addr(tx, ADDR_B, 7102, "d", 1), 1);
 	assert_int_equal(recv_ctl(rx, buf, sizeof(buf), ctl.b, sizeof(ctl.b), &m), 1);
 	assert_int_equal(m.msg_controllen, 0);
 	smpnet_close(rx);
@@ -349,7 +315,7 @@ test_pktinfo_send(void **state)
 	assert_int_equal(smpnet_recvfrom(rx, buf, sizeof(buf), 0, (struct sockaddr *)&from,
 	    &fl), 1);
 	assert_int_equal(from.sin_addr.s_addr, ip(ADDR_A2));
-	assert_int_equal(send_to(tx, ADDR_B, 7103, "q", 1), 1);	/* without: the default */
+	assert_int_equal(sendto_addr(tx, ADDR_B, 7103, "q", 1), 1);	/* without: the default */
 	assert_int_equal(smpnet_recvfrom(rx, buf, sizeof(buf), 0, (struct sockaddr *)&from,
 	    &fl), 1);
 	assert_int_equal(from.sin_addr.s_addr, ip(ADDR_A));
@@ -473,7 +439,7 @@ test_destroy_checked(void **state)
 	assert_non_null(st);
 	/* everything closed: 0, zero counts */
 	so = udp_sock(st, NULL, 7130);
-	assert_int_equal(send_to(so, GROUP, 7130, "m", 1), -ENETUNREACH);	/* no link */
+	assert_int_equal(sendto_addr(so, GROUP, 7130, "m", 1), -ENETUNREACH);	/* no link */
 	smpnet_close(so);
 	assert_int_equal(smpnet_destroy_checked(st, &lk), 0);
 	assert_int_equal(lk.sockets, 0);

@@ -27,6 +27,7 @@
 #include "smpnet/smpnet.h"
 #include "smpnet/socket.h"
 #include "socket/socket_var.h"
+#include "udptest.h"
 
 #define ADDR_A	"192.0.2.1"
 #define ADDR_B	"192.0.2.2"
@@ -34,24 +35,6 @@
 struct pair {
 	struct smpnet	*a, *b;
 };
-
-static uint32_t
-ip(const char *s)
-{
-	struct in_addr a;
-
-	inet_pton(AF_INET, s, &a);
-	return a.s_addr;
-}
-
-static struct sockaddr_in
-sin_of(const char *addr, uint16_t port)
-{
-	struct sockaddr_in s = { .sin_family = AF_INET, .sin_port = htons(port) };
-
-	s.sin_addr.s_addr = addr ? ip(addr) : 0;
-	return s;
-}
 
 static int
 pair_setup_mode(void **state, bool giant, bool lazy)
@@ -97,22 +80,6 @@ pair_teardown(void **state)
 	assert_int_equal(smpnet_destroy_checked(p->a, NULL), 0);
 	free(p);
 	return 0;
-}
-
-static struct smpnet_socket *
-udp_sock(struct smpnet *st, const char *addr, uint16_t port)
-{
-	struct smpnet_socket *so = smpnet_socket(st, AF_INET, SOCK_DGRAM, 0);
-	struct timeval tv = { .tv_sec = 3 };
-
-	assert_non_null(so);
-	assert_int_equal(smpnet_setsockopt(so, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-	if (port != 0 || addr != NULL) {
-		struct sockaddr_in s = sin_of(addr, port);
-
-		assert_int_equal(smpnet_bind(so, (struct sockaddr *)&s, sizeof(s)), 0);
-	}
-	return so;
 }
 
 static void
