@@ -6,6 +6,11 @@
  * A and C route each other's prefix (and A 203.0.113.0/24) through B, which forwards.  w2 has MTU 1280, so datagrams
  * from A to C above that are fragmented again at B (or refused with DF).  All vnets
  * share one mbuf pool set, destroyed last: a leaked mbuf fails the teardown.
+ *
+ * The kern runs on the fixture's clock (kern_config.time): real monotonic time until a
+ * test freezes it (fix_clock_freeze), so that what depends on elapsed time (token
+ * buckets, timers) cannot move under a test that counts, however loaded the machine.
+ * It never goes backwards: every reading is at least the previous one.
  */
 #ifndef SMPNET_TESTS_INET_FIXTURE_H
 #define SMPNET_TESTS_INET_FIXTURE_H
@@ -33,26 +38,53 @@
 #define B_ADDR1	IP4(198, 51, 100, 1)
 #define C_ADDR	IP4(198, 51, 100, 2)
 
-#if defined(PSZ_TSAN)
-/*
- * liburcu is not instrumented: silence reports whose stack is inside it (its call_rcu
- * thread's own bookkeeping).
- */
-const char *__tsan_default_suppressions(void);
-const char *
-__tsan_default_suppressions(void)
-{
-	return "called_from_lib:liburcu-memb.so\nrace:liburcu-memb.so\n";
-}
-#endif
+
+/* The fixture's clock: real time, or frozen at fc_frozen (non-zero). */
+struct fix_clock {
+	_Atomic uint64_t	 fc_frozen;	/* [a] 0: running */
+	_Atomic uint64_t	 fc_last;	/* [a] the largest reading returned */
+};
 
 struct fix {
+	struct fix_clock	 clock;
+	struct ktime_ops	 clock_ops;
 	struct kern		*k;
 	struct mbuf_pools	*pools;
 	struct vnet		*a, *b, *c;
 	struct wire		*w1, *w2;
 	struct ifnet		*a0, *b0, *b1, *c0;
 };
+
+static inline uint64_t
+fix_clock_now(void *arg)
+{
+	struct fix_clock *c = arg;
+	uint64_t t = atomic_load_explicit(&c->fc_frozen, memory_order_acquire);
+	uint64_t last = atomic_load_explicit(&c->fc_last, memory_order_relaxed);
+
+	if (t == 0)
+		t = ktime_mono();
+	/* keep it monotonic across freeze/thaw and racing readers (relaxed: a max) */
+	while (t > last && !atomic_compare_exchange_weak_explicit(&c->fc_last, &last, t,
+	    memory_order_relaxed, memory_order_relaxed))
+		;
+	return t > last ? t : last;
+}
+
+/* Stop the fixture's clock at the current reading / let it run again. */
+static inline void
+fix_clock_freeze(struct fix *f)
+{
+	/* release: pairs with fix_clock_now's acquire */
+	atomic_store_explicit(&f->clock.fc_frozen, fix_clock_now(&f->clock),
+	    memory_order_release);
+}
+
+static inline void
+fix_clock_thaw(struct fix *f)
+{
+	atomic_store_explicit(&f->clock.fc_frozen, 0, memory_order_release);
+}
 
 static inline struct vnet *
 fix_vnet(struct fix *f, const char *name)
@@ -68,12 +100,15 @@ fix_vnet(struct fix *f, const char *name)
 static inline int
 fix_init_mode(struct fix *f, int ncpu, int nqueues, bool giant)
 {
-	struct kern_config kc = { .ncpu = ncpu, .nopin = true, .giant = giant };
+	struct kern_config kc = { .ncpu = ncpu, .nopin = true, .giant = giant,
+	    .time = &f->clock_ops };
 	struct mbuf_pools_config pc = { .ncpu = ncpu };
 	struct wire_config w1c = { .nports = 2, .nqueues = nqueues };
 	struct wire_config w2c = { .nports = 2, .nqueues = nqueues, .mtu = 1280 };
 
 	memset(f, 0, sizeof(*f));
+	f->clock_ops.kt_now = fix_clock_now;
+	f->clock_ops.kt_arg = &f->clock;
 	if ((f->k = kern_create(&kc)) == NULL)
 		return -1;
 	pc.owner = f->k;

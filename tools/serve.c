@@ -733,8 +733,8 @@ serve_up_sockets(struct serve *s)
 static int
 serve_up_own(struct serve *s)
 {
-	struct kern_config kc = { .ncpu = s->ncpu, .giant = s->giant,
-	    .nopin = getenv("SMPNET_NOPIN") != NULL };
+	/* SMPNET_NOPIN=1 is honoured by kern_create, as for every stack */
+	struct kern_config kc = { .ncpu = s->ncpu, .giant = s->giant };
 	struct mbuf_pools_config pc = { 0 };
 	struct vnet_config vc = { .name = "serve" };
 	int err;

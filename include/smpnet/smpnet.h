@@ -29,6 +29,7 @@ struct smpnet_config {
 	bool		 giant;		/* giant mode (SMPNET_GIANT=1 forces it) */
 	bool		 lazy;		/* lazy receive processing (setting net.lrp.lazy) */
 	struct smpnet	*share;		/* run on this stack's kern instead of a new one */
+	bool		 nopin;		/* leave CPU threads unpinned (SMPNET_NOPIN=1 forces it) */
 };
 
 /*
@@ -38,11 +39,28 @@ struct smpnet_config {
 SMPNET_API struct smpnet *smpnet_create(const struct smpnet_config *cfg);
 
 /*
- * Destroy a stack: every socket still open is closed, the interfaces are detached, the
- * kern is stopped if this stack created it (stacks sharing it must be destroyed first).
- * No other thread may use the stack any more.  May block.
+ * Destroy a stack: the interfaces are detached, the kern is stopped if this stack created
+ * it (stacks sharing it must be destroyed first).  Every socket must have been closed
+ * (one still open is leaked, not closed: smpnet_destroy_checked reports it).  No other
+ * thread may use the stack any more.  May block.
  */
 SMPNET_API void smpnet_destroy(struct smpnet *st);
+
+/* What a stack still held when it was destroyed (smpnet_destroy_checked). */
+struct smpnet_leaks {
+	uint64_t	sockets;	/* sockets not closed */
+	uint64_t	mbufs;		/* mbufs not returned to the stack's pools */
+	uint64_t	clusters;	/* clusters (2 KiB and jumbo) not returned */
+};
+
+/*
+ * Destroy as smpnet_destroy(), and say whether everything came back: 0 if every socket
+ * had been closed and every mbuf and cluster of the stack's pools had been freed once
+ * the stack was torn down, else -EBUSY (the pools that still have objects out are then
+ * left allocated, not freed under their holders).  leaks (may be NULL) gets the counts.
+ * For tests: a leak check that needs no hook into the library.  May block.
+ */
+SMPNET_API int smpnet_destroy_checked(struct smpnet *st, struct smpnet_leaks *leaks);
 
 /* CPU threads the stack runs on, and whether it runs in giant mode. */
 SMPNET_API int smpnet_ncpu(const struct smpnet *st);

@@ -66,9 +66,14 @@ SMPNET_API struct smpnet_socket *smpnet_socket(struct smpnet *st, int domain, in
 SMPNET_API int smpnet_close(struct smpnet_socket *so);
 
 /*
- * bind: 0, -EINVAL (bad length, already bound), -EAFNOSUPPORT, -EADDRINUSE (port taken;
- * SO_REUSEPORT on every socket of the port shares it), -EADDRNOTAVAIL, -EACCES, -EBADF.
- * Port 0 picks an ephemeral port.
+ * bind: 0, -EINVAL (NULL or short address, already bound), -EAFNOSUPPORT (not AF_INET),
+ * -EADDRNOTAVAIL (an address the stack does not own; the wildcard, 255.255.255.255, a
+ * directed broadcast of one of its networks and multicast groups are always allowed),
+ * -EADDRINUSE, -EACCES, -EBADF.  Port 0 picks an ephemeral port no other socket uses.
+ * Sharing a port (as Linux): the same address and port only if every socket on it set
+ * SO_REUSEPORT (all sockets of a process count as one owner), or for a multicast address
+ * if all set SO_REUSEADDR; the wildcard and a specific address on one port, in either
+ * order, only if both set SO_REUSEADDR or both set SO_REUSEPORT.
  */
 SMPNET_API int smpnet_bind(struct smpnet_socket *so, const struct sockaddr *addr,
     socklen_t len);
@@ -93,24 +98,37 @@ SMPNET_API int smpnet_accept(struct smpnet_socket *so, struct smpnet_socket **ou
     struct sockaddr *addr, socklen_t *len);
 
 /*
- * Send.  flags: MSG_DONTWAIT (never blocks: datagram sends never block anyway).
+ * Send.  flags: MSG_DONTWAIT (accepted; datagram sends never block: nothing is queued on
+ * the send side, a datagram goes to the interface or fails with -ENOBUFS).
  * Returns the bytes sent, or -EDESTADDRREQ (unconnected, no address), -EISCONN (connected
- * and an address given), -EMSGSIZE (datagram above 65507 bytes), -EINVAL, -EAFNOSUPPORT,
- * -ENOBUFS (no packet buffers), -ENETUNREACH / -EHOSTUNREACH (no route), -EPIPE (shut down
- * for writing), -EACCES (broadcast without SO_BROADCAST), -EBADF.
+ * and an address given), -EMSGSIZE (datagram above 65507 bytes or above SO_SNDBUF),
+ * -EINVAL, -EAFNOSUPPORT, -ENOBUFS (no packet buffers), -ENETUNREACH / -EHOSTUNREACH (no
+ * route), -EPIPE (shut down for writing), -EACCES (broadcast without SO_BROADCAST),
+ * -EADDRNOTAVAIL (IP_PKTINFO source not ours), -EBADF.  A multicast datagram is also
+ * delivered, before the call returns, to the sending stack's sockets that joined the
+ * group, unless IP_MULTICAST_LOOP is 0.
  */
 SMPNET_API ssize_t smpnet_sendto(struct smpnet_socket *so, const void *buf, size_t len,
     int flags, const struct sockaddr *to, socklen_t tolen);
 SMPNET_API ssize_t smpnet_send(struct smpnet_socket *so, const void *buf, size_t len,
     int flags);
-/* Scatter/gather: msg_name, msg_iov (at most 1024 entries); control data is ignored. */
+/*
+ * Scatter/gather: msg_name, msg_iov (at most 1024 entries), control data: IPPROTO_IP /
+ * IP_PKTINFO (struct in_pktinfo: ipi_spec_dst, if not 0, is the source address and must
+ * be one of the stack's; ipi_ifindex is ignored); another IPPROTO_IP type gives -EINVAL;
+ * other levels are ignored.
+ */
 SMPNET_API ssize_t smpnet_sendmsg(struct smpnet_socket *so, const struct msghdr *msg,
     int flags);
 
 /*
  * Receive.  flags: MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC (return the datagram's full
  * length).  A datagram longer than the buffer is truncated (MSG_TRUNC set in
- * msg_flags for recvmsg).  Returns the bytes received (0 for an empty datagram, or end
+ * msg_flags for recvmsg).  recvmsg's control data (msg_controllen in: room, out: bytes
+ * used; MSG_CTRUNC if some did not fit), each when its option is set: IP_PKTINFO (struct
+ * in_pktinfo: ipi_ifindex the arriving interface, 0 for a multicast loopback copy;
+ * ipi_addr the header's destination; ipi_spec_dst the same for unicast, 0 for broadcast
+ * and multicast), IP_TOS (1 byte, option IP_RECVTOS), IP_TTL (int, option IP_RECVTTL).  Returns the bytes received (0 for an empty datagram, or end
  * of file after shutdown(SHUT_RD)), or -EAGAIN (nothing now and non-blocking, or
  * SO_RCVTIMEO expired), -ECANCELED (closed while waiting), -EINVAL, -EBADF, or a pending
  * so_error (e.g. -ECONNREFUSED after an ICMP port unreachable on a connected socket).
@@ -131,12 +149,17 @@ SMPNET_API int smpnet_getpeername(struct smpnet_socket *so, struct sockaddr *add
     socklen_t *len);
 
 /*
- * Options.  SOL_SOCKET: SO_REUSEADDR, SO_REUSEPORT, SO_BROADCAST, SO_RCVBUF, SO_SNDBUF
- * (int), SO_RCVTIMEO, SO_SNDTIMEO (struct timeval), SO_ERROR (get: and clear), SO_TYPE
- * (get).  IPPROTO_IP: IP_TTL, IP_TOS, IP_MULTICAST_TTL, IP_MULTICAST_LOOP (int),
+ * Options.  SOL_SOCKET: SO_REUSEADDR, SO_REUSEPORT (see bind), SO_BROADCAST, SO_RCVBUF,
+ * SO_SNDBUF (int, bytes, stored as given up to 16 MiB - getsockopt returns the limit in
+ * use; a datagram larger than SO_SNDBUF fails with -EMSGSIZE, as BSD's sosend; default
+ * 208 KiB), SO_RCVTIMEO, SO_SNDTIMEO (struct timeval; SO_SNDTIMEO is stored and returned
+ * but bounds nothing: no send blocks), SO_ERROR (get: and clear), SO_TYPE (get).
+ * IPPROTO_IP: IP_TTL, IP_TOS, IP_MULTICAST_TTL, IP_MULTICAST_LOOP (int, default 1: a
+ * multicast datagram sent is also delivered to the stack's own members),
  * IP_MULTICAST_IF (struct in_addr or struct ip_mreqn), IP_ADD_MEMBERSHIP,
- * IP_DROP_MEMBERSHIP (struct ip_mreq or ip_mreqn).  0, -ENOPROTOOPT, -EINVAL (length or
- * value), -EADDRNOTAVAIL (drop of a group not joined, no such interface), -ENOMEM,
+ * IP_DROP_MEMBERSHIP (struct ip_mreq or ip_mreqn), IP_PKTINFO, IP_RECVTOS, IP_RECVTTL
+ * (int: control data on recvmsg).  0, -ENOPROTOOPT, -EINVAL (length or value),
+ * -EADDRNOTAVAIL (drop of a group not joined, no such interface), -ENOMEM,
  * -ETOOMANYREFS (more than 20 groups), -EBADF.
  */
 SMPNET_API int smpnet_setsockopt(struct smpnet_socket *so, int level, int name,

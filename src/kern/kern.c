@@ -333,7 +333,7 @@ kern_init(struct kern *k, const struct kern_config *cfg, int ncpu, int nw)
 	k->k_ncpu = ncpu;
 	k->k_nworkers = nw;
 	k->k_giant = cfg->giant || env_true("SMPNET_GIANT");
-	k->k_nopin = cfg->nopin;
+	k->k_nopin = cfg->nopin || env_true("SMPNET_NOPIN");
 	k->k_lockstat_hold = cfg->lockstat_hold || env_true("SMPNET_LOCKSTAT");
 	k->k_time = cfg->time;
 	atomic_init(&k->k_stop, false);

@@ -61,7 +61,7 @@ struct kern_config {
 	int	ncpu;		/* CPU threads; 0 = online cores; at most KERN_MAXCPU */
 	int	nworkers;	/* worker-pool threads for sleeping continuations; 0 = ncpu */
 	bool	giant;		/* one global mutex around all work; SMPNET_GIANT=1 forces it */
-	bool	nopin;		/* do not pin CPU threads to cores */
+	bool	nopin;		/* do not pin CPU threads to cores; SMPNET_NOPIN=1 forces it */
 	const struct ktime_ops *time;	/* NULL: the monotonic clock (ktime.h) */
 	bool	lockstat_hold;	/* measure lock hold times (klock.h); SMPNET_LOCKSTAT=1 forces it */
 };

@@ -12,7 +12,20 @@
  * unconnected members, the ones wildcard/bound lookups may pick; "conn record" = a
  * small node carrying a connected PCB's exact key in the conn table (allocated per
  * connect and freed after a grace period, because cds_lfht nodes must not be reused
- * before one).
+ * before one); "specific" = bound to an address other than the wildcard.
+ *
+ * Bind rules (Linux's, for datagram sockets):
+ *   same address and port: shared only if every socket of the group and the newcomer
+ *     set SO_REUSEPORT, or - for a multicast address - all set SO_REUSEADDR (BSD's rule);
+ *   wildcard and specific address on one port (either order): allowed only if both
+ *     sides set SO_REUSEADDR, or both set SO_REUSEPORT.
+ * A group's g_reuseaddr / g_reuseport say whether every member set the option.  The
+ * wildcard-after-specific check needs "the specific members on this port" without a
+ * table walk: t_ports counts, per port, the specific members and those of them without
+ * SO_REUSEADDR / SO_REUSEPORT (atomics, updated at join and leave).  The overlap checks
+ * are a look before the insert, not one atomic step with it: two binds racing on the
+ * wildcard and a specific address of one port may both succeed (the exact-key claim
+ * stays atomic).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,7 +66,8 @@ struct inpcb_group {
 	struct inpcb_key	 g_key;		/* [I] */
 	struct kspin		 g_lock;
 	bool			 g_dead;	/* [L g_lock] removed from the table */
-	bool			 g_reuseport;	/* [I] every member has INP_REUSEPORT */
+	bool			 g_reuseport;	/* [L g_lock] every member has INP_REUSEPORT */
+	bool			 g_reuseaddr;	/* [L g_lock] every member has INP_REUSEADDR */
 	uint32_t		 g_count;	/* [L g_lock] members */
 	uint32_t		 g_cap;		/* [L g_lock] */
 	struct inpcb		**g_all;	/* [L g_lock] members */
@@ -68,6 +82,13 @@ struct inpcb_conn {
 	struct psz_head		 c_psz;
 };
 
+/* Specific-address members of one port (see the file comment). */
+struct inpcb_portcount {
+	_Atomic uint32_t	 pc_n;		/* [a] members */
+	_Atomic uint32_t	 pc_noaddr;	/* [a] of them without INP_REUSEADDR */
+	_Atomic uint32_t	 pc_noport;	/* [a] of them without INP_REUSEPORT */
+};
+
 struct eph_cursor {
 	_Atomic uint32_t	 ec_next;	/* [c] or [a] on the foreign slot */
 };
@@ -80,6 +101,7 @@ struct inpcbtable {
 	uint16_t		 t_eph_hi;	/* [I] */
 	uint64_t		 t_seed;	/* [I] hash seed */
 	void			*t_cursor;	/* [I] per-CPU struct eph_cursor */
+	struct inpcb_portcount	*t_ports;	/* [I] 65536, indexed by host-order port */
 };
 
 /* ---- keys ---- */
@@ -231,6 +253,7 @@ group_new(struct inpcbtable *t, const struct inpcb_key *k, struct inpcb *inp, un
 	}
 	g->g_key = *k;
 	g->g_reuseport = (opts & INP_REUSEPORT) != 0;
+	g->g_reuseaddr = (opts & INP_REUSEADDR) != 0;
 	kspin_enter(&g->g_lock);
 	if (group_add(g, inp) != 0 || group_publish(g) != 0) {
 		kspin_exit(&g->g_lock);
@@ -239,6 +262,18 @@ group_new(struct inpcbtable *t, const struct inpcb_key *k, struct inpcb *inp, un
 	}
 	kspin_exit(&g->g_lock);
 	return g;
+}
+
+/* May a binder with opts join g (g_lock held)?  The same-address rule (file comment). */
+static bool
+group_shareable(const struct inpcb_group *g, unsigned opts)
+{
+	uint32_t a = ntohl(g->g_key.ik_laddr.ia_v4);
+	bool mcast = g->g_key.ik_family == AF_INET && (a & 0xf0000000u) == 0xe0000000u;
+
+	KSPIN_ASSERT_HELD(&g->g_lock);
+	return (g->g_reuseport && (opts & INP_REUSEPORT)) ||
+	    (mcast && g->g_reuseaddr && (opts & INP_REUSEADDR));
 }
 
 /* Join an existing group (read section held): 0, -EADDRINUSE, -EAGAIN (dead), -ENOMEM. */
@@ -250,10 +285,14 @@ group_join_existing(struct inpcb_group *g, struct inpcb *inp, unsigned opts)
 	kspin_enter(&g->g_lock);
 	if (g->g_dead)
 		r = -EAGAIN;
-	else if (!g->g_reuseport || !(opts & INP_REUSEPORT))
+	else if (!group_shareable(g, opts))
 		r = -EADDRINUSE;
 	else if ((r = group_add(g, inp)) == 0 && (r = group_publish(g)) != 0)
 		g->g_count--;
+	if (r == 0) {
+		g->g_reuseport = g->g_reuseport && (opts & INP_REUSEPORT);
+		g->g_reuseaddr = g->g_reuseaddr && (opts & INP_REUSEADDR);
+	}
 	kspin_exit(&g->g_lock);
 	return r;
 }
@@ -292,6 +331,22 @@ group_join(struct inpcbtable *t, const struct inpcb_key *k, struct inpcb *inp,
 	return r == -EAGAIN ? -EADDRINUSE : r;
 }
 
+/* Count a specific-address member of k's port in (delta 1) or out (delta -1). */
+static void
+ports_count(struct inpcbtable *t, const struct inpcb_key *k, unsigned opts, int delta)
+{
+	struct inpcb_portcount *pc = &t->t_ports[ntohs(k->ik_lport)];
+
+	if (addr_any(&k->ik_laddr))
+		return;
+	/* relaxed: counts read by the overlap check, which is a look, not a claim */
+	atomic_fetch_add_explicit(&pc->pc_n, (uint32_t)delta, memory_order_relaxed);
+	if (!(opts & INP_REUSEADDR))
+		atomic_fetch_add_explicit(&pc->pc_noaddr, (uint32_t)delta, memory_order_relaxed);
+	if (!(opts & INP_REUSEPORT))
+		atomic_fetch_add_explicit(&pc->pc_noport, (uint32_t)delta, memory_order_relaxed);
+}
+
 /* Remove inp from its group; the last member kills and unlinks the group. */
 static void
 group_leave(struct inpcbtable *t, struct inpcb *inp)
@@ -306,6 +361,11 @@ group_leave(struct inpcbtable *t, struct inpcb *inp)
 			break;
 		}
 	}
+	g->g_reuseport = g->g_reuseaddr = true;
+	for (uint32_t i = 0; i < g->g_count; i++) {
+		g->g_reuseport = g->g_reuseport && (g->g_all[i]->inp_opts & INP_REUSEPORT);
+		g->g_reuseaddr = g->g_reuseaddr && (g->g_all[i]->inp_opts & INP_REUSEADDR);
+	}
 	if (g->g_count == 0) {
 		g->g_dead = dead = true;
 		psz_read_enter();
@@ -315,6 +375,7 @@ group_leave(struct inpcbtable *t, struct inpcb *inp)
 		(void)group_publish(g);
 	kspin_exit(&g->g_lock);
 	inp->inp_group = NULL;
+	ports_count(t, &g->g_key, inp->inp_opts, -1);
 	if (dead)
 		psz_defer(&g->g_psz, group_free_rcu);
 }
@@ -355,7 +416,9 @@ in_pcbtable_create(struct kern *k, uint16_t eph_lo, uint16_t eph_hi,
 	t->t_bound = cds_lfht_new_flavor(init, 64, 0, CDS_LFHT_AUTO_RESIZE |
 	    CDS_LFHT_ACCOUNTING, &urcu_memb_flavor, NULL);
 	t->t_cursor = pcpu_alloc(k, sizeof(struct eph_cursor));
-	if (t->t_conn == NULL || t->t_bound == NULL || t->t_cursor == NULL) {
+	t->t_ports = calloc(65536, sizeof(*t->t_ports));
+	if (t->t_conn == NULL || t->t_bound == NULL || t->t_cursor == NULL ||
+	    t->t_ports == NULL) {
 		in_pcbtable_destroy(t);
 		errno = ENOMEM;
 		return NULL;
@@ -380,6 +443,7 @@ in_pcbtable_destroy(struct inpcbtable *t)
 	if (t->t_bound != NULL)
 		(void)cds_lfht_destroy(t->t_bound, NULL);
 	pcpu_free(t->t_cursor);
+	free(t->t_ports);
 	free(t);
 }
 
@@ -409,20 +473,48 @@ in_pcballoc(struct inpcbtable *t, int family, void *owner)
 	return inp;
 }
 
-/* Specific-after-wildcard overlap: (ANY, lport) taken and no REUSEADDR. */
+/* Specific after wildcard: (ANY, lport) bound by a group k may not overlap. */
+static bool
+bind_overlaps_wild(struct inpcbtable *t, const struct inpcb_key *k, unsigned opts)
+{
+	struct inpcb_group *g;
+	struct inpcb_key wk;
+	bool taken = false;
+
+	key_bound(&wk, k->ik_family, NULL, k->ik_lport);
+	psz_read_enter();
+	if ((g = group_find(t, &wk)) != NULL) {
+		kspin_enter(&g->g_lock);
+		taken = !g->g_dead && !((g->g_reuseaddr && (opts & INP_REUSEADDR)) ||
+		    (g->g_reuseport && (opts & INP_REUSEPORT)));
+		kspin_exit(&g->g_lock);
+	}
+	psz_read_exit();
+	return taken;
+}
+
+/* Wildcard after specific: the port's specific members k may not overlap. */
+static bool
+bind_overlaps_spec(struct inpcbtable *t, const struct inpcb_key *k, unsigned opts)
+{
+	struct inpcb_portcount *pc = &t->t_ports[ntohs(k->ik_lport)];
+
+	/* relaxed: see ports_count() */
+	if (atomic_load_explicit(&pc->pc_n, memory_order_relaxed) == 0)
+		return false;
+	if ((opts & INP_REUSEADDR) &&
+	    atomic_load_explicit(&pc->pc_noaddr, memory_order_relaxed) == 0)
+		return false;
+	return !((opts & INP_REUSEPORT) &&
+	    atomic_load_explicit(&pc->pc_noport, memory_order_relaxed) == 0);
+}
+
+/* Would binding k with opts overlap another binding of its port (wildcard rules)? */
 static bool
 bind_overlaps(struct inpcbtable *t, const struct inpcb_key *k, unsigned opts)
 {
-	struct inpcb_key wk;
-	bool taken;
-
-	if (addr_any(&k->ik_laddr) || (opts & (INP_REUSEADDR | INP_REUSEPORT)))
-		return false;
-	key_bound(&wk, k->ik_family, NULL, k->ik_lport);
-	psz_read_enter();
-	taken = group_find(t, &wk) != NULL;
-	psz_read_exit();
-	return taken;
+	return addr_any(&k->ik_laddr) ? bind_overlaps_spec(t, k, opts) :
+	    bind_overlaps_wild(t, k, opts);
 }
 
 /* Next candidate ephemeral port (host order) from the caller's per-CPU cursor. */
@@ -478,8 +570,10 @@ in_pcbbind(struct inpcb *inp, int family, const union inpcb_addr *laddr, uint16_
 		r = -EADDRINUSE;
 	else
 		r = group_join(inp->inp_table, &k, inp, opts);
-	if (r == 0)
+	if (r == 0) {
 		inp->inp_key = k;
+		ports_count(inp->inp_table, &k, opts, 1);
+	}
 	return r;
 }
 

@@ -7,7 +7,8 @@
  *   conn   exact 4-tuples (laddr, lport, faddr, fport) of connected PCBs;
  *   bound  (laddr, lport) -> a group: the PCBs bound to that local address and port
  *          (laddr may be the wildcard).  A group has several members only when all of
- *          them set SO_REUSEPORT; its RCU-published array of unconnected members is what
+ *          them set SO_REUSEPORT (or SO_REUSEADDR, for a multicast address); its
+ *          RCU-published array of unconnected members is what
  *          receives, one member chosen by the packet's flow hash (so each CPU can have
  *          its own socket on the port and a flow always lands on the same one).
  * Lookup (in_pcblookup, lockless, inside a psz read section): exact 4-tuple, then the
@@ -101,10 +102,12 @@ void in_pcbtable_destroy(struct inpcbtable *t);
 struct inpcb *in_pcballoc(struct inpcbtable *t, int family, void *owner);
 
 /*
- * Bind inp to (family, laddr, lport); lport 0 picks an ephemeral port.  opts: INP_*.
- * 0, -EINVAL (already bound), -EADDRINUSE (exact key taken without SO_REUSEPORT on both
- * sides; or the wildcard/specific overlap without INP_REUSEADDR), -EAGAIN (no ephemeral
- * port free).  Owner's lock held.
+ * Bind inp to (family, laddr, lport); lport 0 picks an ephemeral port (one no other PCB
+ * uses with an overlapping address).  opts: INP_*.  0, -EINVAL (already bound),
+ * -EADDRINUSE (exact key taken unless INP_REUSEPORT on every member and inp, or for a
+ * multicast address INP_REUSEADDR on all; wildcard/specific overlap on the port unless
+ * both sides have INP_REUSEADDR or both INP_REUSEPORT: in_pcb.c), -EAGAIN (no ephemeral
+ * port free), -ENOMEM.  Owner's lock held.
  */
 int in_pcbbind(struct inpcb *inp, int family, const union inpcb_addr *laddr,
     uint16_t lport, unsigned opts);

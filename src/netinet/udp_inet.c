@@ -4,7 +4,8 @@
  * network), ICMP port unreachable (icmp_error), ICMP errors back to UDP sockets
  * (icmp_ctl_register for protocol 17), and multicast membership (in_multi_join/leave on
  * the interface that owns the given address, or the route's interface to the group, or
- * the first multicast-capable interface), and lazy receive processing's two IPv4 halves:
+ * the first multicast-capable interface), the check that a bound address is local, and
+ * lazy receive processing's two IPv4 halves:
  * the early demultiplexer installed as the vnet's early input hook (udp_inet_early) and
  * IPv4's checks at the reader (lazy_input -> ip_input_lazy).
  *
@@ -202,6 +203,25 @@ udp_inet_lazy_input(void *arg, struct mbuf **mp)
 	return hlen;
 }
 
+/* A bindable local address: ours, or the directed broadcast of one of our networks. */
+static int
+udp_inet_addr_local(void *arg, uint32_t addr)
+{
+	struct vnet *v = arg;
+	struct inet *in = inet_get(v);
+	struct ifnet *ifp;
+	bool ok;
+
+	if (in == NULL)
+		return -EADDRNOTAVAIL;
+	psz_read_enter();
+	ok = in_addr_lookup(in, ntohl(addr)) != NULL;
+	for (int i = 1; !ok && i < v->v_ifmax; i++)
+		ok = (ifp = vnet_if_byindex(v, i)) != NULL && in_is_bcast(ifp, ntohl(addr));
+	psz_read_exit();
+	return ok ? 0 : -EADDRNOTAVAIL;
+}
+
 /* ICMP errors quoting a UDP datagram we sent: tell its (connected) socket. */
 static void
 udp_inet_ctlinput(struct vnet *v, int type, int code, uint32_t rest,
@@ -239,6 +259,7 @@ udp_inet_attach(struct udp_state *us, struct vnet *v)
 		.mcast_join = udp_inet_mcast_join,
 		.mcast_leave = udp_inet_mcast_leave,
 		.lazy_input = udp_inet_lazy_input,
+		.addr_local = udp_inet_addr_local,
 	};
 	int err;
 

@@ -12,9 +12,26 @@
  * Checksums: computed in software on output (zero becomes 0xffff), verified on input
  * unless the field is zero; the pseudo header is summed from a 12-byte array in wire
  * order, so no byte swapping is needed (cksum.h).
+ *
+ * Output checks (BSD sosend's): a datagram longer than the send buffer (SO_SNDBUF) fails
+ * with -EMSGSIZE; nothing is queued on the send side, so a send never blocks and
+ * SO_SNDTIMEO has nothing to bound.  IP_MULTICAST_LOOP (default on): a multicast
+ * datagram is also given to this stack's member sockets, as a copy with a minimal IPv4
+ * header fed to multicast input (udp_mloopback), before it leaves on the interface.
+ * IP_PKTINFO on sendmsg sets the source address (ipi_spec_dst; it must be local).
+ *
+ * Binding (udp_bind_check): the address must be the wildcard, the limited broadcast, a
+ * multicast group or an address the stack owns (udp_ip_ops.addr_local); the port and
+ * overlap rules are in_pcbbind's.
+ *
+ * Control messages on receive (pr_rcv_control), as Linux: IP_PKTINFO (struct
+ * in_pktinfo: arriving interface index, header destination in ipi_addr and, for a
+ * unicast datagram, in ipi_spec_dst), IP_TOS (one byte, IP_RECVTOS) and IP_TTL (int,
+ * IP_RECVTTL), read from the IPv4 header the record keeps.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/ip.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +52,11 @@
 #define UDP_EPH_LO	49152
 #define UDP_EPH_HI	65535
 #define IPPROTO_UDP_NUM	17
+
+/* u_recvopts */
+#define UDP_RECV_PKTINFO	0x1u
+#define UDP_RECV_TOS		0x2u
+#define UDP_RECV_TTL		0x4u
 
 struct udp_pcpu {
 	_Atomic uint64_t	 c[UDPS_NCOUNTERS];	/* [c] or [a] foreign slot */
@@ -57,6 +79,7 @@ struct udpcb {
 	uint8_t			 u_tos;		/* [L] */
 	uint8_t			 u_mttl;	/* [L] */
 	bool			 u_mloop;	/* [L] */
+	uint8_t			 u_recvopts;	/* [L] UDP_RECV_*: control messages wanted */
 	uint32_t		 u_mif;		/* [L] multicast interface address */
 	_Atomic uint32_t	 u_ngroups;	/* [a] written under L, read by input */
 	_Atomic uint32_t	 u_groups[UDP_MAXGROUPS];	/* [a] as u_ngroups */
@@ -397,6 +420,51 @@ udp_rcv_addr(struct socket *so, const struct mbuf *m, struct sockaddr *sa, sockl
 	*len = sizeof(sin);
 }
 
+/* Append one IPPROTO_IP control message, or set MSG_CTRUNC if it does not fit. */
+static void
+udp_cmsg_put(struct msghdr *msg, size_t *used, int type, const void *data, size_t len)
+{
+	struct cmsghdr h = { .cmsg_len = CMSG_LEN(len), .cmsg_level = IPPROTO_IP,
+	    .cmsg_type = type };
+	char *p;
+
+	if (msg->msg_control == NULL || *used + CMSG_SPACE(len) > msg->msg_controllen) {
+		msg->msg_flags |= MSG_CTRUNC;
+		return;
+	}
+	p = (char *)msg->msg_control + *used;
+	memset(p, 0, CMSG_SPACE(len));
+	memcpy(p, &h, sizeof(h));
+	memcpy(p + CMSG_LEN(0), data, len);
+	*used += CMSG_SPACE(len);
+}
+
+/* The control messages the socket asked for, from the record's IPv4 header. */
+static void
+udp_rcv_control(struct socket *so, const struct mbuf *m, struct msghdr *msg)
+{
+	uint8_t opts = so_udpcb(so)->u_recvopts, ip[20];
+	struct in_pktinfo pi = { .ipi_ifindex = (int)m->m_pkthdr.rcvif };
+	size_t used = 0;
+	int ttl;
+
+	KMUTEX_ASSERT_HELD(&so->so_lock);
+	(void)m_copydata(m, 0, 20, ip);
+	if (opts & UDP_RECV_PKTINFO) {
+		memcpy(&pi.ipi_addr, ip + 16, 4);
+		if (!udp_is_multi(m, pi.ipi_addr.s_addr))
+			pi.ipi_spec_dst = pi.ipi_addr;
+		udp_cmsg_put(msg, &used, IP_PKTINFO, &pi, sizeof(pi));
+	}
+	if (opts & UDP_RECV_TOS)
+		udp_cmsg_put(msg, &used, IP_TOS, &ip[1], 1);
+	if (opts & UDP_RECV_TTL) {
+		ttl = ip[8];
+		udp_cmsg_put(msg, &used, IP_TTL, &ttl, sizeof(ttl));
+	}
+	msg->msg_controllen = used;
+}
+
 /* ---- socket calls ---- */
 
 static int
@@ -457,6 +525,18 @@ udp_bind_opts(const struct socket *so)
 	    ((so->so_options & SO_OPT_REUSEPORT) ? INP_REUSEPORT : 0);
 }
 
+/* May a socket bind (or send from) addr?  0 or -EADDRNOTAVAIL. */
+static int
+udp_bind_check(struct udp_state *us, uint32_t addr)
+{
+	uint32_t h = ntohl(addr);
+
+	if (h == 0 || h == 0xffffffffu || (h & 0xf0000000u) == 0xe0000000u ||
+	    us->us_ip.addr_local == NULL)
+		return 0;
+	return us->us_ip.addr_local(us->us_iparg, addr);
+}
+
 static int
 udp_pr_bind(struct socket *so, const struct sockaddr *sa, socklen_t len)
 {
@@ -467,6 +547,10 @@ udp_pr_bind(struct socket *so, const struct sockaddr *sa, socklen_t len)
 
 	KMUTEX_ASSERT_HELD(&so->so_lock);
 	if ((r = sin_get(sa, len, &sin)) != 0)
+		return r;
+	if (up->u_inp->inp_group != NULL)
+		return -EINVAL;
+	if ((r = udp_bind_check(up->u_us, sin->sin_addr.s_addr)) != 0)
 		return r;
 	la.ia_v4 = sin->sin_addr.s_addr;
 	return in_pcbbind(up->u_inp, AF_INET, &la, sin->sin_port, udp_bind_opts(so));
@@ -634,20 +718,98 @@ udp_encap(struct mbuf *m, const struct udp_dest *d)
 	return m;
 }
 
+/*
+ * Control data of sendmsg: IPPROTO_IP / IP_PKTINFO sets the source address (ipi_spec_dst,
+ * if not zero; ipi_ifindex is ignored).  Other IPPROTO_IP types: -EINVAL; other levels
+ * are ignored.  *src is left alone without IP_PKTINFO.
+ */
+static int
+udp_send_control(const struct msghdr *ctl, uint32_t *src)
+{
+	struct msghdr mh;
+	struct in_pktinfo pi;
+
+	if (ctl == NULL || ctl->msg_control == NULL || ctl->msg_controllen == 0)
+		return 0;
+	mh = *ctl;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != IPPROTO_IP)
+			continue;
+		if (c->cmsg_type != IP_PKTINFO || c->cmsg_len < CMSG_LEN(sizeof(pi)))
+			return -EINVAL;
+		memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+		if (pi.ipi_spec_dst.s_addr != 0)
+			*src = pi.ipi_spec_dst.s_addr;
+	}
+	return 0;
+}
+
+/* The source address IP_PKTINFO asked for, if any: it must be one of ours. */
+static int
+udp_send_src(struct udp_state *us, const struct msghdr *ctl, struct udp_dest *d)
+{
+	uint32_t src = 0;
+	int r;
+
+	if ((r = udp_send_control(ctl, &src)) != 0 || src == 0)
+		return r;
+	if (ntohl(src) == 0xffffffffu || (ntohl(src) & 0xf0000000u) == 0xe0000000u ||
+	    (r = udp_bind_check(us, src)) != 0)
+		return -EADDRNOTAVAIL;
+	d->ud_ip.uo_src = src;
+	return 0;
+}
+
+/*
+ * IP_MULTICAST_LOOP: give a copy of the datagram (m at the UDP header, checksum done) to
+ * this stack's sockets that joined d's group, through multicast input behind a minimal
+ * IPv4 header (the copy shares m's clusters, so the header goes in a fresh mbuf and m is
+ * untouched).  Best effort: no buffer, no copy.  No lock held.
+ */
+static void
+udp_mloopback(struct udp_state *us, struct mbuf *m, const struct udp_dest *d)
+{
+	struct mbuf *n = m_copym(m, 0, M_COPYALL);
+	uint8_t *ip;
+	int len;
+
+	if (n == NULL || (n = m_prepend(n, 20)) == NULL ||
+	    (n = m_pullup(n, 20)) == NULL)
+		return;
+	len = n->m_pkthdr.len;
+	ip = mtod(n, uint8_t *);
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	ip[1] = d->ud_ip.uo_tos;
+	ip[2] = (uint8_t)(len >> 8);
+	ip[3] = (uint8_t)len;
+	ip[8] = d->ud_ip.uo_ttl;
+	ip[9] = IPPROTO_UDP_NUM;
+	memcpy(ip + 12, &d->ud_ip.uo_src, 4);
+	memcpy(ip + 16, &d->ud_ip.uo_dst, 4);
+	n->m_flags |= M_MCAST;
+	n->m_pkthdr.rcvif = 0;
+	n->m_pkthdr.flowid = d->ud_ip.uo_flowid;
+	udp_input(NULL, n, 20, us);
+}
+
 static ssize_t
 udp_pr_send(struct socket *so, struct mbuf *m, const struct sockaddr *to, socklen_t tolen,
-    int flags)
+    const struct msghdr *ctl, int flags)
 {
 	struct udp_state *us = so_udpcb(so)->u_us;
 	struct udp_dest d = { .ud_ip = { .uo_src = 0 } };
 	int len = m->m_pkthdr.len, r;
 
-	if (len > UDP_MAXDGRAM) {
+	/* relaxed: a limit set by setsockopt, read as a hint (like the receive side) */
+	if (len > UDP_MAXDGRAM ||
+	    (uint32_t)len > atomic_load_explicit(&so->so_snd.sb_hiwat, memory_order_relaxed)) {
 		m_freem(m);
 		return -EMSGSIZE;
 	}
 	kmutex_enter(&so->so_lock);
-	r = udp_dest_locked(so, to, tolen, &d);
+	if ((r = udp_dest_locked(so, to, tolen, &d)) == 0)
+		r = udp_send_src(us, ctl, &d);
 	kmutex_exit(&so->so_lock);
 	if (r != 0) {
 		m_freem(m);
@@ -661,6 +823,8 @@ udp_pr_send(struct socket *so, struct mbuf *m, const struct sockaddr *to, sockle
 	if ((m = udp_encap(m, &d)) == NULL)
 		return -ENOBUFS;
 	m->m_pkthdr.flowid = d.ud_ip.uo_flowid;
+	if (d.ud_ip.uo_mcast_loop && (ntohl(d.ud_ip.uo_dst) & 0xf0000000u) == 0xe0000000u)
+		udp_mloopback(us, m, &d);
 	if ((r = us->us_ip.output(us->us_iparg, m, &d.ud_ip)) != 0) {
 		udp_count(us, UDPS_OERRORS);
 		return r;
@@ -776,6 +940,30 @@ udp_set_mif(struct udpcb *up, const void *val, socklen_t len)
 	return 0;
 }
 
+/* The u_recvopts bit of a control-message option, or 0. */
+static uint8_t
+udp_recvopt_bit(int name)
+{
+	switch (name) {
+	case IP_PKTINFO:	return UDP_RECV_PKTINFO;
+	case IP_RECVTOS:	return UDP_RECV_TOS;
+	case IP_RECVTTL:	return UDP_RECV_TTL;
+	default:		return 0;
+	}
+}
+
+static int
+udp_set_recvopt(struct udpcb *up, uint8_t bit, const void *val, socklen_t len)
+{
+	int v;
+
+	if (len < (socklen_t)sizeof(int))
+		return -EINVAL;
+	memcpy(&v, val, sizeof(int));
+	up->u_recvopts = (uint8_t)(v ? up->u_recvopts | bit : up->u_recvopts & ~bit);
+	return 0;
+}
+
 static int
 udp_setopt(struct udpcb *up, int name, const void *val, socklen_t len)
 {
@@ -785,6 +973,8 @@ udp_setopt(struct udpcb *up, int name, const void *val, socklen_t len)
 
 	if (val == NULL)
 		return -EINVAL;
+	if ((b = udp_recvopt_bit(name)) != 0)
+		return udp_set_recvopt(up, b, val, len);
 	switch (name) {
 	case IP_TTL:
 		return udp_set_byte(&up->u_ttl, val, len, 255);
@@ -822,6 +1012,10 @@ udp_put_int(void *val, socklen_t *len, int v)
 static int
 udp_getopt(struct udpcb *up, int name, void *val, socklen_t *len)
 {
+	uint8_t b = udp_recvopt_bit(name);
+
+	if (b != 0)
+		return udp_put_int(val, len, (up->u_recvopts & b) != 0);
 	switch (name) {
 	case IP_TTL:
 		return udp_put_int(val, len, up->u_ttl);
@@ -873,6 +1067,7 @@ static const struct protosw udp_protosw = {
 	.pr_send = udp_pr_send,
 	.pr_rcv_process = udp_rcv_process,
 	.pr_rcv_addr = udp_rcv_addr,
+	.pr_rcv_control = udp_rcv_control,
 };
 
 void

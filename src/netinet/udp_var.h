@@ -67,6 +67,10 @@ struct udp_ip_out {
  *                record (*mp at the IPv4 header, rcvif set); the IPv4 header length, or
  *                -1 with the mbuf freed (*mp NULL).  Any thread, with or without a read
  *                section.  NULL: lazy records are taken as they are (a test shim).
+ *  addr_local    whether a socket may bind addr: 0 if it is one of the vnet's addresses
+ *                or the directed broadcast of one of its networks, else -EADDRNOTAVAIL.
+ *                (Wildcard, limited broadcast and multicast never reach it.)  NULL: any
+ *                address is accepted (shims without IPv4).
  */
 struct udp_ip_ops {
 	int	(*output)(void *arg, struct mbuf *m, const struct udp_ip_out *o);
@@ -75,6 +79,7 @@ struct udp_ip_ops {
 	int	(*mcast_join)(void *arg, uint32_t group, uint32_t ifaddr);
 	int	(*mcast_leave)(void *arg, uint32_t group, uint32_t ifaddr);
 	int	(*lazy_input)(void *arg, struct mbuf **mp);
+	int	(*addr_local)(void *arg, uint32_t addr);
 };
 
 /* Counters (udpstat), per-CPU; UDPS_* index them. */

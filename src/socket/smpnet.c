@@ -9,6 +9,15 @@
  *
  * Setting net.lrp.lazy (0/1): eager or lazy receive processing, read with one relaxed load
  * on the data path (vnet_setting_read).
+ *
+ * Leak accounting (smpnet_destroy_checked): st_nsockets counts sockets from creation to
+ * the free after their grace period; teardown waits for those frees (psz_barrier), so
+ * the count is exact when it is read.  Mbufs: vnet_destroy() fails to destroy the
+ * stack's pools (-EBUSY) while any object is out; the pools' own counters then say how
+ * many.
+ *
+ * SMPNET_NOPIN=1 in the environment (or config.nopin) leaves the CPU threads unpinned
+ * (kern_create honours both).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,6 +25,8 @@
 #include <string.h>
 
 #include "kern/kern.h"
+#include "kern/pool.h"
+#include "mbuf/mbuf.h"
 #include "kern/psz.h"
 #include "dev/wire.h"
 #include "net/ifnet.h"
@@ -43,6 +54,7 @@ struct smpnet {
 	bool			 st_linked;	/* [W control] has a wire link */
 	bool			 st_udp_inet;	/* [W control] UDP joined to the inet domain */
 	int			 st_nproto;	/* [I] after creation */
+	_Atomic uint64_t	 st_nsockets;	/* [a] sockets not yet freed */
 	struct smpnet_proto	 st_proto[SMPNET_MAXPROTO];	/* [I] */
 };
 
@@ -100,7 +112,8 @@ smpnet_proto_find(struct smpnet *st, int family, int type, int protocol, void **
 static int
 smpnet_kern_setup(struct smpnet *st, const struct smpnet_config *cfg)
 {
-	struct kern_config kc = { .ncpu = cfg->ncpu, .giant = cfg->giant };
+	struct kern_config kc = { .ncpu = cfg->ncpu, .giant = cfg->giant,
+	    .nopin = cfg->nopin };
 
 	if (cfg->share != NULL) {
 		st->st_kern = cfg->share->st_kern;
@@ -136,9 +149,30 @@ smpnet_setup(struct smpnet *st, const struct smpnet_config *cfg)
 	return 0;
 }
 
-static void
-smpnet_teardown(struct smpnet *st)
+void
+smpnet_sockets_add(struct smpnet *st, int delta)
 {
+	/* relaxed: a count read after psz_barrier(), which orders the frees before it */
+	atomic_fetch_add_explicit(&st->st_nsockets, (uint64_t)(int64_t)delta,
+	    memory_order_relaxed);
+}
+
+/* The vnet's pools' objects still out, if vnet_destroy() could not free them. */
+static void
+smpnet_pool_leaks(struct mbuf_pools *mp, struct smpnet_leaks *lk)
+{
+	struct pool_stats ps[3];
+
+	mbuf_pools_stats(mp, ps);
+	lk->mbufs = ps[0].inuse;
+	lk->clusters = ps[1].inuse + ps[2].inuse;
+}
+
+static void
+smpnet_teardown(struct smpnet *st, struct smpnet_leaks *lk)
+{
+	struct mbuf_pools *mp = st->st_vnet != NULL ? st->st_vnet->v_pools : NULL;
+
 	if (st->st_wire != NULL)
 		wire_destroy(st->st_wire);
 	if (st->st_udp_inet)
@@ -146,8 +180,9 @@ smpnet_teardown(struct smpnet *st)
 	if (st->st_udp != NULL)
 		udp_detach(st->st_udp);
 	psz_barrier();		/* sockets freed after their grace periods */
-	if (st->st_vnet != NULL)
-		vnet_destroy(st->st_vnet);
+	lk->sockets = atomic_load_explicit(&st->st_nsockets, memory_order_relaxed);
+	if (st->st_vnet != NULL && vnet_destroy(st->st_vnet) == -EBUSY)
+		smpnet_pool_leaks(mp, lk);	/* left allocated by vnet_destroy */
 	if (st->st_kern != NULL && st->st_share == NULL)
 		kern_destroy(st->st_kern);
 	free(st);
@@ -169,7 +204,9 @@ smpnet_create(const struct smpnet_config *cfg)
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return NULL;
 	if ((err = smpnet_setup(st, cfg)) != 0) {
-		smpnet_teardown(st);
+		struct smpnet_leaks lk;
+
+		smpnet_teardown(st, &lk);
 		errno = -err;
 		return NULL;
 	}
@@ -179,8 +216,19 @@ smpnet_create(const struct smpnet_config *cfg)
 void
 smpnet_destroy(struct smpnet *st)
 {
+	(void)smpnet_destroy_checked(st, NULL);
+}
+
+int
+smpnet_destroy_checked(struct smpnet *st, struct smpnet_leaks *leaks)
+{
+	struct smpnet_leaks lk = { 0, 0, 0 };
+
 	if (st != NULL)
-		smpnet_teardown(st);
+		smpnet_teardown(st, &lk);
+	if (leaks != NULL)
+		*leaks = lk;
+	return lk.sockets != 0 || lk.mbufs != 0 || lk.clusters != 0 ? -EBUSY : 0;
 }
 
 int

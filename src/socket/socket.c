@@ -279,7 +279,10 @@ so_rcv_dgram(struct socket *so, struct msghdr *msg, int flags)
 	dlen = (size_t)(m->m_pkthdr.len - hdr);
 	n = so_copyout(m, hdr, dlen, msg);
 	msg->msg_flags = n < dlen ? MSG_TRUNC : 0;
-	msg->msg_controllen = 0;
+	if (so->so_proto->pr_rcv_control != NULL)
+		so->so_proto->pr_rcv_control(so, m, msg);
+	else
+		msg->msg_controllen = 0;
 	if (msg->msg_name != NULL && so->so_proto->pr_rcv_addr != NULL)
 		so->so_proto->pr_rcv_addr(so, m, msg->msg_name, &msg->msg_namelen);
 	else
@@ -815,7 +818,7 @@ smpnet_sendmsg(struct smpnet_socket *s, const struct msghdr *msg, int flags)
 	if ((m = so_mbuf_from_iov(so, msg, total)) == NULL)
 		r = -ENOBUFS;
 	else
-		r = so->so_proto->pr_send(so, m, msg->msg_name, msg->msg_namelen, flags);
+		r = so->so_proto->pr_send(so, m, msg->msg_name, msg->msg_namelen, msg, flags);
 	so_exit(so);
 	return r;
 }
@@ -894,6 +897,7 @@ smpnet_socket(struct smpnet *st, int domain, int type, int protocol)
 	}
 	if (nb)
 		atomic_store_explicit(&so->so_state, SS_NBIO, memory_order_relaxed);
+	smpnet_sockets_add(st, 1);
 	return (struct smpnet_socket *)(void *)so;
 }
 
@@ -903,9 +907,12 @@ so_free_rcu(struct psz_head *ph)
 {
 	struct socket *so = container_of(ph, struct socket, so_psz);
 
+	struct smpnet *st = so->so_stack;
+
 	(void)kcont_halt(&so->so_rxk);
 	kmutex_fini(&so->so_lock);
 	so_free_mem(so);
+	smpnet_sockets_add(st, -1);
 }
 
 int

@@ -2,6 +2,12 @@
  * socket_opt.c - setsockopt/getsockopt.  SOL_SOCKET options live in the socket (so_options,
  * buffer limits, timeouts); every other level goes to the protocol's pr_ctloutput.  All run
  * under so_lock (and giant in giant mode).
+ *
+ * Who acts on what: SO_REUSEADDR / SO_REUSEPORT at bind (in_pcb.c's rules); SO_BROADCAST
+ * at send; SO_RCVBUF is the receive buffer's early-drop limit; SO_SNDBUF is stored as given
+ * (no doubling) and the protocol refuses a datagram larger than it (UDP: -EMSGSIZE);
+ * SO_RCVTIMEO bounds blocking receives and accepts; SO_SNDTIMEO is stored and returned
+ * only, since no send blocks (datagram sends go straight to the protocol).
  */
 #include <errno.h>
 #include <string.h>

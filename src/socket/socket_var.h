@@ -66,12 +66,16 @@ struct sowatch;
  *                  a grace period.
  *   pr_bind, pr_connect, pr_disconnect, pr_listen, pr_shutdown, pr_sockaddr, pr_peeraddr,
  *   pr_ctloutput   [L] as the BSD calls of the same name.
- *   pr_send        send m (a packet header chain, consumed) to addr (NULL: the peer).
+ *   pr_send        send m (a packet header chain, consumed) to addr (NULL: the peer);
+ *                  ctl, if not NULL, is sendmsg's header (its control data).
  *                  May take so_lock briefly.  Bytes sent or -errno.
  *   pr_rcv_process lazy processing of an unprocessed record: verify and return it (ready,
  *                  M_PROTO1 set, l3hlen/l4hlen set, m_pkthdr.len never larger), or NULL
  *                  (dropped, counted by the protocol).  [L]
  *   pr_rcv_addr    write the record's source address.  [L]
+ *   pr_rcv_control write the control messages the socket asked for about the record
+ *                  into msg (msg_controllen in: room, out: bytes used; MSG_CTRUNC
+ *                  or-ed into msg_flags if some did not fit).  May be NULL.  [L]
  */
 struct protosw {
 	int		 pr_family;
@@ -90,10 +94,11 @@ struct protosw {
 	int	(*pr_ctloutput)(struct socket *so, bool set, int level, int name, void *val,
 		    socklen_t *len);
 	ssize_t	(*pr_send)(struct socket *so, struct mbuf *m, const struct sockaddr *to,
-		    socklen_t tolen, int flags);
+		    socklen_t tolen, const struct msghdr *ctl, int flags);
 	struct mbuf *(*pr_rcv_process)(struct socket *so, struct mbuf *m);
 	void	(*pr_rcv_addr)(struct socket *so, const struct mbuf *m, struct sockaddr *sa,
 		    socklen_t *len);
+	void	(*pr_rcv_control)(struct socket *so, const struct mbuf *m, struct msghdr *msg);
 };
 
 /* so_state bits ([a]: set under so_lock, read locklessly by event polling). */
@@ -204,6 +209,9 @@ struct wire *smpnet_wire_of(const struct smpnet *st);
 int smpnet_proto_register(struct smpnet *st, const struct protosw *pr, void *pstate);
 const struct protosw *smpnet_proto_find(struct smpnet *st, int family, int type,
     int protocol, void **pstate);
+
+/* Count a socket of st in (1, at creation) or out (-1, when its memory is freed). */
+void smpnet_sockets_add(struct smpnet *st, int delta);
 
 /* Stack-wide setting: lazy receive processing (net.lrp.lazy), relaxed read. */
 bool smpnet_lazy(const struct smpnet *st);

@@ -51,13 +51,6 @@ struct ctx {
 	_Atomic long	 errors, lookups;
 };
 
-const char *__tsan_default_suppressions(void);
-const char *
-__tsan_default_suppressions(void)
-{
-	return "called_from_lib:liburcu-memb.so.8\n";
-}
-
 static uint64_t
 rng(uint64_t *s)
 {

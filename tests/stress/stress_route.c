@@ -67,17 +67,6 @@ struct ctx {
 
 static struct nh_spec specs[4];
 
-/*
- * liburcu is not built with TSan: its call_rcu barrier allocates a record on one
- * thread and frees it on the callback thread, which TSan flags inside the library.
- */
-const char *__tsan_default_suppressions(void);
-const char *
-__tsan_default_suppressions(void)
-{
-	return "called_from_lib:liburcu-memb.so.8\n";
-}
-
 static uint64_t
 rng(uint64_t *s)
 {

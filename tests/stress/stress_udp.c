@@ -317,8 +317,15 @@ run_mode(bool giant, bool lazy, int per_sender)
 	CHECK(sent == (uint64_t)NSEND * (uint64_t)per_sender);
 	CHECK(got <= sent && got + d >= sent);
 	CHECK(got > 0);
-	smpnet_destroy(r->b);
-	smpnet_destroy(r->a);
+	struct smpnet_leaks lk;
+	int rb = smpnet_destroy_checked(r->b, &lk), ra;
+
+	CHECK(rb == 0);		/* every socket closed, every mbuf of b's pools back */
+	ra = smpnet_destroy_checked(r->a, &lk);
+	printf("leaks of a: sockets %llu mbufs %llu clusters %llu\n",
+	    (unsigned long long)lk.sockets, (unsigned long long)lk.mbufs,
+	    (unsigned long long)lk.clusters);
+	CHECK(ra == 0);
 	free(r->seen);
 	free(r);
 }

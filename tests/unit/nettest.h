@@ -26,26 +26,6 @@
 #include "net/if_var.h"
 #include "net/vnet.h"
 
-#if defined(PSZ_TSAN)
-/*
- * liburcu is not instrumented: ThreadSanitizer cannot see that its call_rcu thread's
- * frees of rcu_barrier() records are ordered by liburcu's own futex protocol, and
- * reports them as races inside the library.  Silence reports whose stack is inside
- * liburcu only (psz.c annotates the grace periods the stack relies on).
- *
- * race:kc_run is a KNOWN BUG of src/kern/kcont.c, not a false positive: kc_run() reads
- * kc->kc_kern for kc_kick() after kc_unlock() has published "not running", so a
- * kcont_halt() that returns may let the owner free kc before that read (seen when a
- * wire's ports are freed right after halting their timers).  The fix is to load
- * kc->kc_kern before the unlock; remove this line with it.
- */
-const char *__tsan_default_suppressions(void);
-const char *
-__tsan_default_suppressions(void)
-{
-	return "called_from_lib:liburcu-memb.so\nrace:liburcu-memb.so\n";
-}
-#endif
 
 #define NT_MAGIC	0x736d706eu	/* "smpn" */
 #define NT_HDR		16

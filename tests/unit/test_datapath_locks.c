@@ -255,14 +255,37 @@ dp_check_traffic(struct dp *d)
 	}
 }
 
+/*
+ * Wait (at most 2 s) until setup-time continuations have settled: two snapshots 20 ms
+ * apart with no lock acquired between them, however slowly the machine runs them.
+ */
+static void
+dp_settle(struct kern *k, struct dp_snap *s)
+{
+	struct dp_snap prev;
+
+	dp_snapshot(k, s);
+	for (int i = 0; i < 100; i++) {
+		bool same;
+
+		prev = *s;
+		nt_sleep_ms(20);
+		dp_snapshot(k, s);
+		same = s->n == prev.n;
+		for (int j = 0; same && j < s->n; j++)
+			same = dp_delta(&prev, s, s->name[j]) == 0;
+		if (same)
+			return;
+	}
+}
+
 /* Run traffic between two snapshots; returns the after-snapshot via *after. */
 static struct dp *
 dp_run(bool giant, struct dp_snap *before, struct dp_snap *after)
 {
 	struct dp *d = dp_setup(giant);
 
-	nt_sleep_ms(20);	/* let setup-time continuations settle */
-	dp_snapshot(d->k, before);
+	dp_settle(d->k, before);	/* setup-time continuations done */
 	dp_traffic(d);
 	dp_snapshot(d->k, after);
 	dp_check_traffic(d);

@@ -79,7 +79,7 @@ test_precedence(void **state)
 {
 	struct inpcbtable *t = in_pcbtable_create(K, 49152, 65535, 16);
 	int o1, o2, o3;
-	struct inpcb *wild = bound(t, NULL, 53, 0, &o1);
+	struct inpcb *wild = bound(t, NULL, 53, INP_REUSEADDR, &o1);
 	struct inpcb *spec = bound(t, "192.0.2.1", 53, INP_REUSEADDR, &o2);
 	struct inpcb *conn = bound(t, "192.0.2.1", 54, 0, &o3);
 	union inpcb_addr la = A("192.0.2.1"), fa = A("198.51.100.7");
@@ -106,7 +106,8 @@ test_conflicts(void **state)
 {
 	struct inpcbtable *t = in_pcbtable_create(K, 49152, 65535, 16);
 	int o;
-	struct inpcb *a = bound(t, NULL, 80, 0, &o), *b = in_pcballoc(t, AF_INET, &o);
+	struct inpcb *a = bound(t, NULL, 80, INP_REUSEADDR, &o);
+	struct inpcb *b = in_pcballoc(t, AF_INET, &o);
 	union inpcb_addr any = A(NULL), spec = A("192.0.2.1"), fa = A("198.51.100.1");
 
 	assert_int_equal(in_pcbbind(b, AF_INET, &any, htons(80), 0), -EADDRINUSE);
@@ -128,6 +129,78 @@ test_conflicts(void **state)
 	/* everything is free again */
 	a = bound(t, NULL, 80, 0, &o);
 	in_pcbdetach(a);
+	in_pcbtable_destroy(t);
+}
+
+/* bind(laddr, port, opts) on a fresh PCB: the result, the PCB kept in *out if bound. */
+static int
+try_bind(struct inpcbtable *t, const char *addr, uint16_t port, unsigned opts,
+    struct inpcb **out, int *owner)
+{
+	struct inpcb *inp = in_pcballoc(t, AF_INET, owner);
+	union inpcb_addr a = A(addr);
+	int r;
+
+	assert_non_null(inp);
+	r = in_pcbbind(inp, AF_INET, &a, htons(port), opts);
+	if (r != 0) {
+		in_pcbdetach(inp);
+		inp = NULL;
+	}
+	if (out != NULL)
+		*out = inp;
+	else if (inp != NULL)
+		in_pcbdetach(inp);
+	return r;
+}
+
+/* The Linux rules of in_pcb.c's comment, one by one. */
+static void
+test_bind_rules(void **state)
+{
+	struct inpcbtable *t = in_pcbtable_create(K, 5000, 5000, 16);
+	struct inpcb *p[8];
+	int o;
+
+	(void)state;
+	/* same address and port: REUSEPORT on every socket of the group */
+	assert_int_equal(try_bind(t, "192.0.2.1", 100, INP_REUSEPORT, &p[0], &o), 0);
+	assert_int_equal(try_bind(t, "192.0.2.1", 100, 0, NULL, &o), -EADDRINUSE);
+	assert_int_equal(try_bind(t, "192.0.2.1", 100, INP_REUSEADDR, NULL, &o), -EADDRINUSE);
+	assert_int_equal(try_bind(t, "192.0.2.1", 100, INP_REUSEPORT, &p[1], &o), 0);
+	assert_int_equal(try_bind(t, "192.0.2.1", 101, 0, &p[2], &o), 0);
+	assert_int_equal(try_bind(t, "192.0.2.1", 101, INP_REUSEPORT, NULL, &o), -EADDRINUSE);
+	/* unicast: REUSEADDR alone does not share an address */
+	assert_int_equal(try_bind(t, "192.0.2.1", 102, INP_REUSEADDR, &p[3], &o), 0);
+	assert_int_equal(try_bind(t, "192.0.2.1", 102, INP_REUSEADDR, NULL, &o), -EADDRINUSE);
+	/* multicast: REUSEADDR on all shares it */
+	assert_int_equal(try_bind(t, "239.1.2.3", 103, INP_REUSEADDR, &p[4], &o), 0);
+	assert_int_equal(try_bind(t, "239.1.2.3", 103, INP_REUSEADDR, &p[5], &o), 0);
+	assert_int_equal(try_bind(t, "239.1.2.3", 103, 0, NULL, &o), -EADDRINUSE);
+	/* wildcard after specific: both REUSEADDR, or both REUSEPORT */
+	assert_int_equal(try_bind(t, NULL, 100, 0, NULL, &o), -EADDRINUSE);
+	assert_int_equal(try_bind(t, NULL, 100, INP_REUSEADDR, NULL, &o), -EADDRINUSE);
+	assert_int_equal(try_bind(t, NULL, 100, INP_REUSEPORT, NULL, &o), 0);
+	assert_int_equal(try_bind(t, NULL, 101, INP_REUSEPORT | INP_REUSEADDR, NULL, &o),
+	    -EADDRINUSE);
+	assert_int_equal(try_bind(t, NULL, 102, INP_REUSEADDR, NULL, &o), 0);
+	assert_int_equal(try_bind(t, NULL, 103, INP_REUSEADDR, NULL, &o), 0);
+	/* specific after wildcard, the same rule */
+	assert_int_equal(try_bind(t, NULL, 104, INP_REUSEADDR, &p[6], &o), 0);
+	assert_int_equal(try_bind(t, "192.0.2.1", 104, 0, NULL, &o), -EADDRINUSE);
+	assert_int_equal(try_bind(t, "192.0.2.1", 104, INP_REUSEPORT, NULL, &o), -EADDRINUSE);
+	assert_int_equal(try_bind(t, "192.0.2.1", 104, INP_REUSEADDR, NULL, &o), 0);
+	/* leaving recounts: once the specific members are gone the wildcard is free */
+	in_pcbdetach(p[2]);
+	assert_int_equal(try_bind(t, NULL, 101, 0, NULL, &o), 0);
+	/* an ephemeral port (the range is port 5000 only) avoids specific binds */
+	assert_int_equal(try_bind(t, "192.0.2.9", 5000, 0, &p[7], &o), 0);
+	assert_int_equal(try_bind(t, NULL, 0, 0, NULL, &o), -EAGAIN);
+	in_pcbdetach(p[7]);
+	assert_int_equal(try_bind(t, NULL, 0, 0, NULL, &o), 0);
+	for (int i = 0; i < 7; i++)
+		if (i != 2)
+			in_pcbdetach(p[i]);
 	in_pcbtable_destroy(t);
 }
 
@@ -257,6 +330,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_conflicts),
+		cmocka_unit_test(test_bind_rules),
 		cmocka_unit_test(test_reuseport),
 		cmocka_unit_test(test_ephemeral),
 		cmocka_unit_test(test_random_model),

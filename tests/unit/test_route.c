@@ -52,14 +52,6 @@ rng(void)
 
 static struct nh_spec specs[NNH];
 
-/* liburcu (not built with TSan) allocates and frees psz_barrier's record on two threads. */
-const char *__tsan_default_suppressions(void);
-const char *
-__tsan_default_suppressions(void)
-{
-	return "called_from_lib:liburcu-memb.so.8\n";
-}
-
 static void
 specs_init(void)
 {

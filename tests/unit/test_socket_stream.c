@@ -156,13 +156,14 @@ lo_addr(struct socket *so, struct sockaddr *sa, socklen_t *len)
 
 static ssize_t
 lo_send(struct socket *so, struct mbuf *m, const struct sockaddr *to, socklen_t tolen,
-    int flags)
+    const struct msghdr *ctl, int flags)
 {
 	struct socket *peer;
 	int len = m->m_pkthdr.len, r;
 
 	(void)to;
 	(void)tolen;
+	(void)ctl;
 	(void)flags;
 	kmutex_enter(&so->so_lock);
 	peer = lo_pcb(so)->peer;
@@ -212,7 +213,7 @@ teardown(void **state)
 {
 	struct lo_state *ls = *state;
 
-	smpnet_destroy(ls->st);
+	assert_int_equal(smpnet_destroy_checked(ls->st, NULL), 0);	/* no leak */
 	free(ls);
 	return 0;
 }

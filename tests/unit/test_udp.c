@@ -27,6 +27,7 @@
 #include "smpnet/smpnet.h"
 #include "smpnet/socket.h"
 #include "socket/socket_var.h"
+#include "udptest.h"
 
 #define ADDR_A	"192.0.2.1"
 #define ADDR_B	"192.0.2.2"
@@ -34,24 +35,6 @@
 struct pair {
 	struct smpnet	*a, *b;
 };
-
-static uint32_t
-ip(const char *s)
-{
-	struct in_addr a;
-
-	inet_pton(AF_INET, s, &a);
-	return a.s_addr;
-}
-
-static struct sockaddr_in
-sin_of(const char *addr, uint16_t port)
-{
-	struct sockaddr_in s = { .sin_family = AF_INET, .sin_port = htons(port) };
-
-	s.sin_addr.s_addr = addr ? ip(addr) : 0;
-	return s;
-}
 
 static int
 pair_setup_mode(void **state, bool giant, bool lazy)
@@ -92,26 +75,11 @@ pair_teardown(void **state)
 {
 	struct pair *p = *state;
 
-	smpnet_destroy(p->b);
-	smpnet_destroy(p->a);
+	/* every socket closed, every mbuf back in its pool */
+	assert_int_equal(smpnet_destroy_checked(p->b, NULL), 0);
+	assert_int_equal(smpnet_destroy_checked(p->a, NULL), 0);
 	free(p);
 	return 0;
-}
-
-static struct smpnet_socket *
-udp_sock(struct smpnet *st, const char *addr, uint16_t port)
-{
-	struct smpnet_socket *so = smpnet_socket(st, AF_INET, SOCK_DGRAM, 0);
-	struct timeval tv = { .tv_sec = 3 };
-
-	assert_non_null(so);
-	assert_int_equal(smpnet_setsockopt(so, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-	if (port != 0 || addr != NULL) {
-		struct sockaddr_in s = sin_of(addr, port);
-
-		assert_int_equal(smpnet_bind(so, (struct sockaddr *)&s, sizeof(s)), 0);
-	}
-	return so;
 }
 
 static void
@@ -271,11 +239,14 @@ static void
 test_bind_conflicts(void **state)
 {
 	struct pair *p = *state;
-	struct smpnet_socket *s1 = udp_sock(p->a, NULL, 7004);
+	struct smpnet_socket *s1 = smpnet_socket(p->a, AF_INET, SOCK_DGRAM, 0);
 	struct smpnet_socket *s2 = smpnet_socket(p->a, AF_INET, SOCK_DGRAM, 0);
 	struct sockaddr_in a = sin_of(NULL, 7004), spec = sin_of(ADDR_A, 7004);
 	int one = 1;
 
+	/* wildcard/specific overlap needs SO_REUSEADDR on both sides */
+	assert_int_equal(smpnet_setsockopt(s1, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	assert_int_equal(smpnet_bind(s1, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(smpnet_bind(s2, (struct sockaddr *)&a, sizeof(a)), -EADDRINUSE);
 	assert_int_equal(smpnet_bind(s2, (struct sockaddr *)&spec, sizeof(spec)), -EADDRINUSE);
 	assert_int_equal(smpnet_bind(s2, (struct sockaddr *)&a, 4), -EINVAL);
@@ -283,10 +254,13 @@ test_bind_conflicts(void **state)
 	assert_int_equal(smpnet_bind(s2, (struct sockaddr *)&spec, sizeof(spec)), 0);
 	assert_int_equal(smpnet_bind(s2, (struct sockaddr *)&spec, sizeof(spec)), -EINVAL);
 	smpnet_close(s1);
-	/* the port is free again after close */
-	struct smpnet_socket *s3 = udp_sock(p->a, NULL, 7004);
-	smpnet_close(s3);
+	/* s2 (specific, SO_REUSEADDR) still keeps a plain wildcard bind out */
+	struct smpnet_socket *s3 = smpnet_socket(p->a, AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(smpnet_bind(s3, (struct sockaddr *)&a, sizeof(a)), -EADDRINUSE);
 	smpnet_close(s2);
+	/* the port is free again after close */
+	assert_int_equal(smpnet_bind(s3, (struct sockaddr *)&a, sizeof(a)), 0);
+	smpnet_close(s3);
 	/* protocol/type errors */
 	assert_null(smpnet_socket(p->a, AF_INET6, SOCK_DGRAM, 0));
 	assert_int_equal(errno, EAFNOSUPPORT);
@@ -737,6 +711,16 @@ test_many_pending(void **state)
 	int done = 0, canceled = 0;
 
 	assert_non_null(a);
+	/*
+	 * Resolve ARP first: datagrams sent while b's ARP hold queue for A is being flushed
+	 * can overtake the held ones (seen under TSan on a loaded machine), and this test
+	 * checks FIFO order.
+	 */
+	struct smpnet_socket *warm = udp_sock(p->a, NULL, 7016);
+	char wbuf[4];
+	send_to(sb, ADDR_A, 7016, "warm", 4);
+	assert_int_equal(smpnet_recv(warm, wbuf, sizeof(wbuf), 0), 4);
+	smpnet_close(warm);
 	for (int i = 0; i < NPEND; i++) {
 		a[i].iov = (struct iovec){ a[i].buf, sizeof(a[i].buf) };
 		a[i].m.msg_iov = &a[i].iov;
@@ -806,8 +790,8 @@ test_delivery_lockless(void **state)
 		assert_int_equal(smpnet_recv(ra, buf, sizeof(buf), MSG_DONTWAIT), 1);
 	smpnet_close(ra);
 	smpnet_close(sb);
-	smpnet_destroy(a);	/* a owns the wire */
-	smpnet_destroy(b);
+	assert_int_equal(smpnet_destroy_checked(a, NULL), 0);	/* a owns the wire */
+	assert_int_equal(smpnet_destroy_checked(b, NULL), 0);
 }
 
 int
