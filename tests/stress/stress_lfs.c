@@ -3,11 +3,11 @@
  * move and at the end.
  *  - mpmc_once: 3 producers push numbered items (each once), 3 consumers pop them: every
  *    item is popped exactly once, none is lost, the stack ends empty.
- *  - aba_torture: 8 threads (more than the CPUs, so that some are preempted between their
- *    snapshot and their CAS2) pop one to three of 6 shared items, claim them (an owner
- *    word taken by CAS must be free), scribble and check a payload, and push them back,
- *    sometimes taking everything with pop_all and pushing the chain back whole; the same
- *    addresses come back to the top at a high rate (the ABA pattern).  At the end every
+ *  - aba_torture (tests/stress/stress_aba.h): 8 threads (more than the CPUs, so that some
+ *    are preempted between their snapshot and their CAS2) pop one to three of 6 shared
+ *    items, claim them (an owner word taken by CAS must be free), stamp and check a
+ *    payload, and push them back, sometimes taking everything with pop_all and pushing
+ *    the chain back whole; the same addresses come back to the top at a high rate.  At the end every
  *    item is on the stack exactly once.  With the generation left out of lfs_anchor_cas's
  *    comparison this test fails (checked by hand), helped by LFS_WINDOW_HOOK, which yields
  *    inside pop's window now and then; tests/model/lfs.pml shows the same exhaustively.
@@ -112,59 +112,36 @@ test_mpmc_once(void **state)
 	free(c);
 }
 
-/* ---- ABA torture ---- */
+/* ---- ABA torture (stress_aba.h) ---- */
 
-#define ABA_ITEMS	6
-#define ABA_THREADS	8
-#define ABA_ROUNDS	(1000000 / STRESS_DIV)
-#define ABA_HOLD	3
+#define ABA_ITEMS		6
+#define ABA_ROUNDS		(1000000 / STRESS_DIV)
+#define ABA_HOLD		3
+#define ABA_TAKE_ALL_ONE_IN	128
 
-struct aba_ctx {
+struct aba_q {
 	struct lfs	 s;
-	struct sitem	 items[ABA_ITEMS];
-	_Atomic long	 errors;
-	uint64_t	 deadline;
 };
 
-struct aba_arg {
-	struct aba_ctx	*ctx;
-	int		 id;
-	uint32_t	 rng;
-	long		 pops, empties, takes;
-};
+#include "stress_aba.h"
 
-static void
-aba_error(struct aba_ctx *c)
+static struct sitem *
+aba_pop(struct aba_arg *a)
 {
-	atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
-}
-
-/* Claim a popped item: it must be free, then it is ours until aba_unclaim. */
-static void
-aba_claim(struct aba_arg *a, struct sitem *it)
-{
-	int free_ = 0;
-
-	if (!atomic_compare_exchange_strong_explicit(&it->si_owner, &free_, a->id + 1,
-	    memory_order_relaxed, memory_order_relaxed))
-		aba_error(a->ctx);
-	it->si_payload = (uint64_t)a->id << 32 | a->rng;
+	return lfs_pop(&a->ctx->q.s);
 }
 
 static void
-aba_unclaim(struct aba_arg *a, struct sitem *it)
+aba_push(struct aba_arg *a, struct sitem *it)
 {
-	if (it->si_payload >> 32 != (uint64_t)a->id ||
-	    atomic_load_explicit(&it->si_owner, memory_order_relaxed) != a->id + 1)
-		aba_error(a->ctx);
-	atomic_store_explicit(&it->si_owner, 0, memory_order_relaxed);
+	lfs_push(&a->ctx->q.s, it);
 }
 
 /* Take everything, claim it, push the chain back whole. */
 static void
 aba_take_all(struct aba_arg *a)
 {
-	struct lfs *s = &a->ctx->s;
+	struct lfs *s = &a->ctx->q.s;
 	struct sitem *first = lfs_pop_all(s), *last = NULL, *it;
 	int n = 0;
 
@@ -179,81 +156,23 @@ aba_take_all(struct aba_arg *a)
 	for (it = first; n-- > 0; it = lfs_chain_next(s, it))
 		aba_unclaim(a, it);
 	lfs_push_chain(s, first, last);
-	a->takes++;
-}
-
-static void
-aba_round(struct aba_arg *a)
-{
-	struct sitem *held[ABA_HOLD];
-	int n = 0, want = (int)(stress_rand(&a->rng) % ABA_HOLD) + 1;
-
-	if (stress_rand(&a->rng) % 128 == 0) {
-		aba_take_all(a);
-		return;
-	}
-	while (n < want) {
-		struct sitem *it = lfs_pop(&a->ctx->s);
-
-		if (it == NULL) {
-			a->empties++;
-			break;
-		}
-		aba_claim(a, it);
-		held[n++] = it;
-		a->pops++;
-	}
-	while (n > 0) {
-		aba_unclaim(a, held[--n]);
-		lfs_push(&a->ctx->s, held[n]);
-	}
-}
-
-static void *
-aba_thread(void *arg)
-{
-	struct aba_arg *a = arg;
-
-	for (long r = 0; r < ABA_ROUNDS && stress_now_ns() < a->ctx->deadline; r++)
-		aba_round(a);
-	return NULL;
 }
 
 static void
 test_aba_torture(void **state)
 {
 	struct aba_ctx *c = aligned_alloc(CACHE_LINE, sizeof(*c));
-	struct aba_arg a[ABA_THREADS];
-	unsigned seed = stress_seed();
-	int count[ABA_ITEMS] = { 0 };
-	long pops = 0, empties = 0, takes = 0;
-	struct sitem *it;
 
 	assert_non_null(c);
 	memset(c, 0, sizeof(*c));
-	lfs_init(&c->s, offsetof(struct sitem, si_link));
+	lfs_init(&c->q.s, offsetof(struct sitem, si_link));
 	c->deadline = stress_now_ns() + DEADLINE_NS;
 	for (int i = 0; i < ABA_ITEMS; i++) {
 		c->items[i].si_seq = (uint32_t)i;
-		lfs_push(&c->s, &c->items[i]);
+		lfs_push(&c->q.s, &c->items[i]);
 	}
-	for (int i = 0; i < ABA_THREADS; i++)
-		a[i] = (struct aba_arg){ .ctx = c, .id = i,
-		    .rng = seed * 2654435761u + (unsigned)i + 1 };
-	stress_run(ABA_THREADS, aba_thread, a, sizeof(a[0]));
-	for (int i = 0; i < ABA_THREADS; i++) {
-		pops += a[i].pops;
-		empties += a[i].empties;
-		takes += a[i].takes;
-	}
-	for (int n = 0; (it = lfs_pop(&c->s)) != NULL && n <= ABA_ITEMS; n++)
-		count[it->si_seq]++;
-	printf("# %ld pops, %ld empty pops, %ld take-alls, %ld errors\n", pops, empties,
-	    takes, (long)c->errors);
-	assert_int_equal(c->errors, 0);
-	for (int i = 0; i < ABA_ITEMS; i++)
-		assert_int_equal(count[i], 1);
-	assert_true(lfs_empty(&c->s));
+	assert_int_equal(aba_run(c, 0, "lfs"), 0);
+	assert_true(lfs_empty(&c->q.s));
 	free(c);
 }
 
