@@ -11,8 +11,9 @@
  *    across and inside chains (exact order with the single pop_all consumer).
  *  - mpsc_free: the same with malloc'ed items that the consumer (lfq_pop and pop_all in
  *    turn) frees at once: under ASan, proof that a single popper reads no freed item.
- *  - aba_torture_mixed / _lifo (tests/stress/stress_aba.h): 8 threads (more than the CPUs, so that some are
- *    preempted inside their CAS window) pop one or two of 6 shared items, check they own
+ *  - aba_torture_mixed / _lifo (the harness is tests/stress/stress_aba.h): 8 threads
+ *    (more than the CPUs, so that some are preempted inside their CAS window) pop one
+ *    or two of 6 shared items, check they own
  *    them (an owner word claimed by CAS must be free), scribble and check a payload, and
  *    push them back at the head or the tail at random (mixed) or at the head only (lifo,
  *    the pool depot's pattern), sometimes all at once through pop_all, so the same
