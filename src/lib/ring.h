@@ -73,7 +73,7 @@
 #define RING_SIZE_MAX	(UINT32_C(1) << 31)
 #define RING_SPINS	1024	/* pauses between yields in the commit wait */
 /*
- * Shared indices and private copies each get 128 bytes: the CPU's adjacent-line
+ * Head words, tails and the slots each get 128 bytes: the CPU's adjacent-line
  * prefetcher works on 128-byte pairs, and two sides sharing a pair ping-pong it.
  */
 #define RING_ALIGN	(2 * CACHE_LINE)
