@@ -11,9 +11,9 @@
  * Pair cases "<fifo|lifo>-<T>t[-depth32]": T threads each push one node and pop one
  * node, in a loop, on one shared queue (empty at the start, or holding 32 nodes, as a
  * pool depot would); metric pairs_per_s.  fifo: smpnet lfq push_tail/pop,
- * ck_fifo_mpmc, liburcu wfcqueue (enqueue + dequeue_blocking), mutex.  lifo: smpnet lfq
- * push_head/pop, ck_stack (mpmc push/pop, a 16-byte CAS), liburcu lfstack (push +
- * pop_blocking), mutex.
+ * ck_fifo_mpmc, liburcu wfcqueue (enqueue + dequeue_blocking), mutex.  lifo: smpnet lfs
+ * push/pop (impl "smpnet"), smpnet lfq push_head/pop (impl "smpnet-lfq"), ck_stack
+ * (mpmc push/pop, a 16-byte CAS), liburcu lfstack (push + pop_blocking), mutex.
  *
  * Fairness: the same item type (a pointer or a node), ring size and burst for all;
  * every impl's operations are inlined (all are header code); the same wait policy on
@@ -53,6 +53,7 @@
 
 #include "bench.h"
 #include "lib/lfq.h"
+#include "lib/lfs.h"
 #include "lib/ring.h"
 
 #define BQ_SLOTS	1024
@@ -76,6 +77,7 @@ struct bq_run {
 /* A node with every intrusive link the peers need (pair cases). */
 struct bq_node {
 	struct lfq_link		 n_lfq;
+	struct lfs_link		 n_lfs_smp;
 	struct cds_lfs_node	 n_lfs;
 	struct cds_wfcq_node	 n_wfcq;
 	struct bq_node		*n_next;	/* mutex queue/stack */
@@ -412,6 +414,21 @@ lfq_create_q(enum bq_mode mode)
 BQ_PAIR_LOOP(lfqf)
 BQ_PAIR_LOOP(lfqs)
 
+/* smpnet lfs (LIFO only) */
+static void *
+lfs_create_s(enum bq_mode mode)
+{
+	struct lfs *s = aligned_alloc(CACHE_LINE, sizeof(*s));
+
+	if (s != NULL)
+		lfs_init(s, offsetof(struct bq_node, n_lfs_smp));
+	return s;
+}
+
+#define smps_push(q, n)	lfs_push((q), (n))
+#define smps_pop(q)	((struct bq_node *)lfs_pop(q))
+BQ_PAIR_LOOP(smps)
+
 /* mutex-protected FIFO and LIFO lists */
 struct bq_mlist {
 	pthread_mutex_t	 ml_lock;
@@ -519,7 +536,7 @@ wfcq_pop(struct bq_wfcq *w)
 BQ_PAIR_LOOP(wfcq)
 
 static void *
-lfs_create(enum bq_mode mode)
+ulfs_create(enum bq_mode mode)
 {
 	struct cds_lfs_stack *s = aligned_alloc(CACHE_LINE, CACHE_LINE);
 
@@ -529,28 +546,28 @@ lfs_create(enum bq_mode mode)
 }
 
 static void
-lfs_destroy(void *q)
+ulfs_destroy(void *q)
 {
 	cds_lfs_destroy(q);
 	free(q);
 }
 
 static inline void
-lfs_push(struct cds_lfs_stack *s, struct bq_node *n)
+ulfs_push(struct cds_lfs_stack *s, struct bq_node *n)
 {
 	cds_lfs_node_init(&n->n_lfs);
 	cds_lfs_push(s, &n->n_lfs);
 }
 
 static inline struct bq_node *
-lfs_pop(struct cds_lfs_stack *s)
+ulfs_pop(struct cds_lfs_stack *s)
 {
 	struct cds_lfs_node *ln = cds_lfs_pop_blocking(s);
 
 	return ln != NULL ? container_of(ln, struct bq_node, n_lfs) : NULL;
 }
 
-BQ_PAIR_LOOP(lfs)
+BQ_PAIR_LOOP(ulfs)
 
 #ifdef HAVE_CK
 static void *
@@ -666,11 +683,12 @@ static const struct bq_impl bq_fifo_impls[] = {
 };
 
 static const struct bq_impl bq_lifo_impls[] = {
-	{ "smpnet", lfq_create_q, bq_free, NULL, NULL, lfqs_pairs, lfqs_preload },
+	{ "smpnet", lfs_create_s, bq_free, NULL, NULL, smps_pairs, smps_preload },
+	{ "smpnet-lfq", lfq_create_q, bq_free, NULL, NULL, lfqs_pairs, lfqs_preload },
 #ifdef HAVE_CK
 	{ "ck_stack", cks_create, bq_free, NULL, NULL, cks_pairs, cks_preload },
 #endif
-	{ "urcu-lfstack", lfs_create, lfs_destroy, NULL, NULL, lfs_pairs, lfs_preload },
+	{ "urcu-lfstack", ulfs_create, ulfs_destroy, NULL, NULL, ulfs_pairs, ulfs_preload },
 	{ "mutex", ml_create, ml_destroy, NULL, NULL, mls_pairs, mls_preload },
 	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 };

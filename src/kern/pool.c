@@ -10,13 +10,13 @@
  *    between 0 and 2 * POOL_MAGSIZE objects, and after a depot exchange it can serve
  *    POOL_MAGSIZE gets or puts before it touches the depot again.
  *  - The depot (the shared layer) holds two lockless LIFOs of magazines, full and empty
- *    (lfq, src/lib/lfq.h: push_head and pop, so the most recently used magazine, whose
+ *    (lfs, src/lib/lfs.h: push and pop, so the most recently used magazine, whose
  *    lines are warmest, goes out first).  Slots refill from the full list and spill to
- *    it without any lock.  lfq asks for type-stable items: a pop may read the link of a
+ *    it without any lock.  lfs asks for type-stable items: a pop may read the link of a
  *    magazine another thread popped meanwhile.  Magazines are never freed before
  *    pool_destroy() (which runs with no other thread in the pool), so every magazine
- *    that was ever on a depot list stays mapped while any lfq call on it can run; and
- *    their link (pm_link) is touched only by lfq calls.
+ *    that was ever on a depot list stays mapped while any lfs call on it can run; and
+ *    their link (pm_link) is touched only by lfs calls.
  *  - Behind the magazines, under the depot mutex pd_lock (the rare slow path): a free
  *    list of loose objects (used with POOL_NOCACHE and when no magazine can be
  *    allocated) and the backing store, chunks of objects carved by a bump pointer,
@@ -32,7 +32,7 @@
  */
 #include "kern/pool.h"
 #include "kern/kern.h"
-#include "lib/lfq.h"
+#include "lib/lfs.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -60,11 +60,11 @@
 #define POOL_NAMELEN	32
 
 struct pool_mag {
-	struct lfq_link	 pm_link;		/* [a] link in a depot lfq (lfq calls only) */
+	struct lfs_link	 pm_link;		/* [a] link in a depot lfs (lfs calls only) */
 	/*
 	 * [W pd_lock] the next of every magazine of the pool, a plain list that
 	 * pool_destroy frees and that keeps each magazine reachable for leak checkers
-	 * (an lfq anchor packs its pointers, so LeakSanitizer cannot see through it).
+	 * wherever it is (a slot, a depot list or neither while in transit).
 	 */
 	struct pool_mag	*pm_all;
 	unsigned	 pm_n;			/* [c] objects in pm_objs (owner only) */
@@ -93,7 +93,7 @@ struct pool_slot {
 enum { DEPOT_FULL, DEPOT_EMPTY };
 
 struct pool_depot {
-	struct lfq	 pd_mags[2];	/* [a] full and empty magazines (lockless LIFOs) */
+	struct lfs	 pd_mags[2];	/* [a] full and empty magazines (lockless LIFOs) */
 	pthread_mutex_t	 pd_lock;
 	void		*pd_free;	/* [W pd_lock] loose objects, linked in their 1st word */
 	char		*pd_bump;	/* [W pd_lock] next object to carve */
@@ -130,19 +130,19 @@ pool_stat_inc(_Atomic uint64_t *c, bool shared)
 
 /*
  * Give a magazine to the depot (LIFO).  Lock-free.  The push releases the magazine's
- * contents (pm_n, pm_objs) to the thread that pops it (lfq: release CAS / acquire).
+ * contents (pm_n, pm_objs) to the thread that pops it (lfs: release CAS / acquire).
  */
 static void
 pool_depot_push(struct pool *p, int which, struct pool_mag *m)
 {
-	lfq_push_head(&p->p_depot.pd_mags[which], m);
+	lfs_push(&p->p_depot.pd_mags[which], m);
 }
 
-/* Take the most recently given magazine, or NULL.  Lock-free (see lfq_pop). */
+/* Take the most recently given magazine, or NULL.  Lock-free (see lfs_pop). */
 static struct pool_mag *
 pool_depot_pop(struct pool *p, int which)
 {
-	return lfq_pop(&p->p_depot.pd_mags[which]);
+	return lfs_pop(&p->p_depot.pd_mags[which]);
 }
 
 /* A new chunk for the bump pointer.  Called with pd_lock held. */
@@ -418,8 +418,8 @@ pool_create_flags(const char *name, size_t size, size_t align, unsigned maxitems
 	p->p_ncpu = owner != NULL ? ncpu : 0;
 	p->p_owner = owner;
 	pthread_mutex_init(&p->p_depot.pd_lock, NULL);
-	lfq_init(&p->p_depot.pd_mags[DEPOT_FULL], offsetof(struct pool_mag, pm_link));
-	lfq_init(&p->p_depot.pd_mags[DEPOT_EMPTY], offsetof(struct pool_mag, pm_link));
+	lfs_init(&p->p_depot.pd_mags[DEPOT_FULL], offsetof(struct pool_mag, pm_link));
+	lfs_init(&p->p_depot.pd_mags[DEPOT_EMPTY], offsetof(struct pool_mag, pm_link));
 	pool_init_slots(p);
 	return p;
 }
@@ -467,19 +467,18 @@ pool_stats(const struct pool *p, struct pool_stats *st)
  * pushed back in the same order).  Quiescent pool only.
  */
 static uint64_t
-pool_mag_list_count(struct lfq *q)
+pool_mag_list_count(struct lfs *q)
 {
-	struct pool_mag *first = NULL, *last = NULL, *m;
-	struct lfq_batch b;
+	struct pool_mag *first = lfs_pop_all(q), *last = NULL, *m;
 	uint64_t n = 0;
 
-	if (!lfq_pop_all(q, &b))
+	if (first == NULL)
 		return 0;
-	while ((m = lfq_batch_next(&b)) != NULL) {
+	for (m = first; m != NULL; m = lfs_chain_next(q, m)) {
 		n += m->pm_n;
-		lfq_chain_append(q, (void **)&first, (void **)&last, m);
+		last = m;
 	}
-	lfq_push_tail_chain(q, first, last);
+	lfs_push_chain(q, first, last);
 	return n;
 }
 

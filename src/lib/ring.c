@@ -30,10 +30,10 @@ ring_init(struct ring *r, uint32_t count, int flags)
 	r->r_size = count;
 	r->r_mask = count - 1;
 	r->r_flags = flags;
-	atomic_init(&r->r_prod.rs_head, 0);
-	atomic_init(&r->r_prod.rs_tail, 0);
-	atomic_init(&r->r_cons.rs_head, 0);
-	atomic_init(&r->r_cons.rs_tail, 0);
+	atomic_init(&r->r_ph.rh_word, 0);
+	atomic_init(&r->r_pt.rt_tail, 0);
+	atomic_init(&r->r_ch.rh_word, 0);
+	atomic_init(&r->r_ct.rt_tail, 0);
 	return 0;
 }
 

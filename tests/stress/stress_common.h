@@ -7,6 +7,8 @@
 #define SMPNET_TESTS_STRESS_COMMON_H
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +68,34 @@ stress_run(int n, void *(*fn)(void *), void *arg, size_t argsz)
 			abort();
 	for (int i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
+}
+
+/*
+ * ABA tortures: an item's owner word is 0 while queued, else its holder's id + 1, and the
+ * holder stamps the item's payload.  Claim a just-popped item (false: it was not free,
+ * i.e. handed out twice); unclaim it before pushing it back (false: not ours or the stamp
+ * was overwritten).
+ */
+static inline bool
+stress_claim(_Atomic int *owner, uint64_t *payload, int id, uint32_t stamp)
+{
+	int free_ = 0;
+	/* Relaxed: the queue's own ordering hands the item over; this only counts. */
+	bool ok = atomic_compare_exchange_strong_explicit(owner, &free_, id + 1,
+	    memory_order_relaxed, memory_order_relaxed);
+
+	*payload = (uint64_t)id << 32 | stamp;
+	return ok;
+}
+
+static inline bool
+stress_unclaim(_Atomic int *owner, const uint64_t *payload, int id)
+{
+	bool ok = *payload >> 32 == (uint64_t)id &&
+	    atomic_load_explicit(owner, memory_order_relaxed) == id + 1;
+
+	atomic_store_explicit(owner, 0, memory_order_relaxed);
+	return ok;
 }
 
 #endif

@@ -11,8 +11,9 @@
  *    across and inside chains (exact order with the single pop_all consumer).
  *  - mpsc_free: the same with malloc'ed items that the consumer (lfq_pop and pop_all in
  *    turn) frees at once: under ASan, proof that a single popper reads no freed item.
- *  - aba_torture_mixed / _lifo: 8 threads (more than the CPUs, so that some are
- *    preempted inside their CAS window) pop one or two of 6 shared items, check they own
+ *  - aba_torture_mixed / _lifo (the harness is tests/stress/stress_aba.h): 8 threads
+ *    (more than the CPUs, so that some are preempted inside their CAS window) pop one
+ *    or two of 6 shared items, check they own
  *    them (an owner word claimed by CAS must be free), scribble and check a payload, and
  *    push them back at the head or the tail at random (mixed) or at the head only (lifo,
  *    the pool depot's pattern), sometimes all at once through pop_all, so the same
@@ -371,57 +372,34 @@ test_mpsc_free(void **state)
 	free(c);
 }
 
-/* ---- ABA torture ---- */
+/* ---- ABA torture (stress_aba.h) ---- */
 
-#define ABA_ITEMS	6
-#define ABA_THREADS	8
-#define ABA_ROUNDS	1000000
-#define ABA_HOLD	2
+#define ABA_ITEMS		6
+#define ABA_ROUNDS		1000000
+#define ABA_HOLD		2
+#define ABA_TAKE_ALL_ONE_IN	256
 
-struct aba_ctx {
+enum { ABA_MIXED, ABA_LIFO };	/* push at either end, or at the head only (the depot) */
+
+struct aba_q {
 	struct lfq	 q;
-	struct sitem	 items[ABA_ITEMS];
-	_Atomic long	 errors;
-	uint64_t	 deadline;
 };
 
-struct aba_arg {
-	struct aba_ctx	*ctx;
-	int		 id;
-	bool		 lifo;		/* push at the head only (the pool depot's use) */
-	uint32_t	 rng;
-	long		 pops, empties;
-};
+#include "stress_aba.h"
 
-static void
-aba_error(struct aba_ctx *c)
+static struct sitem *
+aba_pop(struct aba_arg *a)
 {
-	atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
-}
-
-/* Claim a popped item: it must be free, then it is ours until aba_release. */
-static void
-aba_claim(struct aba_arg *a, struct sitem *it)
-{
-	int free_ = 0;
-
-	if (!atomic_compare_exchange_strong_explicit(&it->si_owner, &free_, a->id + 1,
-	    memory_order_relaxed, memory_order_relaxed))
-		aba_error(a->ctx);
-	it->si_payload = (uint64_t)a->id << 32 | a->rng;
+	return lfq_pop(&a->ctx->q.q);
 }
 
 static void
-aba_release(struct aba_arg *a, struct sitem *it)
+aba_push(struct aba_arg *a, struct sitem *it)
 {
-	if (it->si_payload >> 32 != (uint64_t)a->id ||
-	    atomic_load_explicit(&it->si_owner, memory_order_relaxed) != a->id + 1)
-		aba_error(a->ctx);
-	atomic_store_explicit(&it->si_owner, 0, memory_order_relaxed);
-	if (a->lifo || (stress_rand(&a->rng) & 1))
-		lfq_push_head(&a->ctx->q, it);
+	if (a->mode == ABA_LIFO || (stress_rand(&a->rng) & 1))
+		lfq_push_head(&a->ctx->q.q, it);
 	else
-		lfq_push_tail(&a->ctx->q, it);
+		lfq_push_tail(&a->ctx->q.q, it);
 }
 
 /* Take everything, claim it, give it back (exercises pop_all against the others). */
@@ -433,7 +411,7 @@ aba_take_all(struct aba_arg *a)
 	struct sitem *it;
 	int n = 0;
 
-	if (!lfq_pop_all(&a->ctx->q, &b))
+	if (!lfq_pop_all(&a->ctx->q.q, &b))
 		return;
 	while ((it = lfq_batch_next(&b)) != NULL && n < ABA_ITEMS) {
 		aba_claim(a, it);
@@ -441,92 +419,40 @@ aba_take_all(struct aba_arg *a)
 	}
 	if (it != NULL)		/* more items than exist: the chain is corrupt */
 		aba_error(a->ctx);
-	while (n > 0)
-		aba_release(a, held[--n]);
+	while (n > 0) {
+		aba_unclaim(a, held[--n]);
+		aba_push(a, held[n]);
+	}
 }
 
 static void
-aba_round(struct aba_arg *a)
-{
-	struct sitem *held[ABA_HOLD];
-	int n = 0, want = (int)(stress_rand(&a->rng) % ABA_HOLD) + 1;
-
-	if (stress_rand(&a->rng) % 256 == 0) {
-		aba_take_all(a);
-		return;
-	}
-	while (n < want) {
-		struct sitem *it = lfq_pop(&a->ctx->q);
-
-		if (it == NULL) {
-			a->empties++;
-			break;
-		}
-		aba_claim(a, it);
-		held[n++] = it;
-		a->pops++;
-	}
-	while (n > 0)
-		aba_release(a, held[--n]);
-}
-
-static void *
-aba_thread(void *arg)
-{
-	struct aba_arg *a = arg;
-
-	for (long r = 0; r < ABA_ROUNDS && stress_now_ns() < a->ctx->deadline; r++)
-		aba_round(a);
-	return NULL;
-}
-
-static void
-run_aba_torture(bool lifo)
+run_aba_torture(int mode)
 {
 	struct aba_ctx *c = aligned_alloc(CACHE_LINE, sizeof(*c));
-	struct aba_arg a[ABA_THREADS];
-	unsigned seed = stress_seed();
-	int count[ABA_ITEMS] = { 0 };
-	long pops = 0, empties = 0;
-	struct sitem *it;
 
 	assert_non_null(c);
 	memset(c, 0, sizeof(*c));
-	lfq_init(&c->q, offsetof(struct sitem, si_link));
+	lfq_init(&c->q.q, offsetof(struct sitem, si_link));
 	c->deadline = stress_now_ns() + DEADLINE_NS;
 	for (int i = 0; i < ABA_ITEMS; i++) {
 		c->items[i].si_seq = (uint32_t)i;
-		(i % 2 ? lfq_push_head : lfq_push_tail)(&c->q, &c->items[i]);
+		(i % 2 ? lfq_push_head : lfq_push_tail)(&c->q.q, &c->items[i]);
 	}
-	for (int i = 0; i < ABA_THREADS; i++)
-		a[i] = (struct aba_arg){ .ctx = c, .id = i, .lifo = lifo,
-		    .rng = seed * 2654435761u + (unsigned)i + 1 };
-	stress_run(ABA_THREADS, aba_thread, a, sizeof(a[0]));
-	for (int i = 0; i < ABA_THREADS; i++) {
-		pops += a[i].pops;
-		empties += a[i].empties;
-	}
-	for (int n = 0; (it = lfq_pop(&c->q)) != NULL && n <= ABA_ITEMS; n++)
-		count[it->si_seq]++;
-	printf("# %s: %ld pops, %ld empty pops, %ld errors\n", lifo ? "lifo" : "mixed", pops,
-	    empties, (long)c->errors);
-	assert_int_equal(c->errors, 0);
-	for (int i = 0; i < ABA_ITEMS; i++)
-		assert_int_equal(count[i], 1);
-	assert_true(lfq_empty(&c->q));
+	assert_int_equal(aba_run(c, mode, mode == ABA_LIFO ? "lifo" : "mixed"), 0);
+	assert_true(lfq_empty(&c->q.q));
 	free(c);
 }
 
 static void
 test_aba_torture_mixed(void **state)
 {
-	run_aba_torture(false);
+	run_aba_torture(ABA_MIXED);
 }
 
 static void
 test_aba_torture_lifo(void **state)
 {
-	run_aba_torture(true);
+	run_aba_torture(ABA_LIFO);
 }
 
 int

@@ -121,12 +121,10 @@ test_index_wrap(void **state)
 		const uint32_t start = UINT32_MAX - 3;
 		void *p;
 
-		atomic_store(&r->r_prod.rs_head, start);
-		atomic_store(&r->r_prod.rs_tail, start);
-		atomic_store(&r->r_cons.rs_head, start);
-		atomic_store(&r->r_cons.rs_tail, start);
-		r->r_pp.rp_head = r->r_pp.rp_other = start;
-		r->r_cp.rp_head = r->r_cp.rp_other = start;
+		atomic_store(&r->r_ph.rh_word, ring_word(start, start));
+		atomic_store(&r->r_pt.rt_tail, start);
+		atomic_store(&r->r_ch.rh_word, ring_word(start, start));
+		atomic_store(&r->r_ct.rt_tail, start);
 		for (uintptr_t i = 0; i < N; i++)
 			assert_int_equal(ring_enqueue(r, tok(i)), 0);
 		assert_int_equal(ring_enqueue(r, tok(0)), -ENOBUFS);
