@@ -39,6 +39,8 @@ struct rt_table {
 	struct ptree		rt_tree;	/* [R] the routes; written under rt_lock */
 };
 
+#define RT_BURST	32	/* rt_lookup4_burst's inner batch */
+
 static inline struct nhop *
 rt_lookup4(const struct rt_table *rt, uint32_t dst)
 {
@@ -49,26 +51,65 @@ rt_lookup4(const struct rt_table *rt, uint32_t dst)
 }
 
 /*
+ * IPv4 fast path for a burst: idx[i] = nexthop index of dst[i] (network order) or
+ * FIB4_NONE.  Reader context.  Two passes, so that the burst's tbl24 loads (the cache
+ * and TLB misses) are all independent and in flight together, none waiting behind a
+ * mispredicted branch: first every tbl24 entry, then, only if one of them names a tbl8
+ * group, the tbl8 entries.
+ */
+static inline void
+rt_lookup4_idx_burst(const struct rt_table *rt, const uint32_t *dst, uint32_t *idx,
+    unsigned n)
+{
+	_Atomic uint32_t *t24 = rt->rt_fib4.f_tbl24, *t8 = rt->rt_fib4.f_tbl8;
+	uint32_t any = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		/* Consume (RT_CONSUME): as in fib4_lookup(). */
+		idx[i] = atomic_load_explicit(&t24[ntohl(dst[i]) >> 8], RT_CONSUME);
+		any |= idx[i];
+	}
+	if (__builtin_expect((any & FIB4_EXT) != 0, 0)) {
+		/*
+		 * Acquire fence: with the relaxed tbl24 loads above it pairs with the release
+		 * store that published each group (group_of()), rather than relying on the
+		 * address dependency surviving the round trip through idx[].  Free on x86.
+		 */
+		atomic_thread_fence(memory_order_acquire);
+		for (unsigned i = 0; i < n; i++)
+			if (idx[i] & FIB4_EXT)
+				idx[i] = atomic_load_explicit(&t8[((idx[i] & FIB4_NHMASK) << 8) |
+				    (ntohl(dst[i]) & 0xff)], memory_order_relaxed);
+	}
+	for (unsigned i = 0; i < n; i++)
+		idx[i] = (idx[i] & FIB4_NHMASK) - 1;	/* 0 - 1 == FIB4_NONE */
+}
+
+/* The nexthop of an index from a lookup of rt, or NULL for FIB4_NONE.  Reader context. */
+static inline struct nhop *
+rt_nhop_byidx(const struct rt_table *rt, uint32_t idx)
+{
+	/* Consume: pairs with the release publication in nh_get(). */
+	return idx == FIB4_NONE ? NULL : atomic_load_explicit(&rt->rt_byidx[idx], RT_CONSUME);
+}
+
+/*
  * IPv4 fast path for a burst: out[i] = nexthop of dst[i] (network order) or NULL.
- * Reader context.  The table's arrays are loaded once for the whole burst.
+ * Reader context.  rt_lookup4_idx_burst(), then one load per address from the
+ * nexthop index array.
  */
 static inline void
 rt_lookup4_burst(const struct rt_table *rt, const uint32_t *dst, struct nhop **out,
     unsigned n)
 {
-	_Atomic uint32_t *t24 = rt->rt_fib4.f_tbl24, *t8 = rt->rt_fib4.f_tbl8;
-	_Atomic(struct nhop *) *byidx = rt->rt_byidx;
+	uint32_t idx[RT_BURST];
 
-	for (unsigned i = 0; i < n; i++) {
-		uint32_t a = ntohl(dst[i]);
-		/* Consume (RT_CONSUME): as in fib4_lookup(). */
-		uint32_t e = atomic_load_explicit(&t24[a >> 8], RT_CONSUME);
+	for (unsigned b = 0; b < n; b += RT_BURST) {
+		unsigned m = n - b < RT_BURST ? n - b : RT_BURST;
 
-		if (__builtin_expect((e & FIB4_EXT) != 0, 0))
-			e = atomic_load_explicit(&t8[((e & FIB4_NHMASK) << 8) | (a & 0xff)],
-			    RT_CONSUME);
-		out[i] = (e & FIB4_NHMASK) == 0 ? NULL :
-		    atomic_load_explicit(&byidx[(e & FIB4_NHMASK) - 1], RT_CONSUME);
+		rt_lookup4_idx_burst(rt, dst + b, idx, m);
+		for (unsigned i = 0; i < m; i++)
+			out[b + i] = rt_nhop_byidx(rt, idx[i]);
 	}
 }
 
