@@ -32,7 +32,8 @@ struct rt_table {
 	struct fib4		rt_fib4;	/* [R] IPv4 only; written under rt_lock */
 	struct fib6		rt_fib6;	/* [R] IPv6 only; written under rt_lock */
 	struct nh_table		*rt_nt;		/* [I] the nexthops of this table */
-	_Atomic(struct nhop *)	*rt_byidx;	/* [I] rt_nt->nt_byidx, one load closer */
+	_Atomic(struct nhop *)	*rt_byidx1;	/* [I] rt_nt->nt_byidx0, one load closer:
+						 * [idx + 1] -> nexthop, [0] NULL */
 	int			rt_af;		/* [I] AF_INET or AF_INET6 */
 	unsigned		rt_alen;	/* [I] address bytes: 4 or 16 */
 	struct kmutex		rt_lock;	/* class "rt_table": writer lock (rt_lock_enter) */
@@ -41,85 +42,66 @@ struct rt_table {
 
 #define RT_BURST	32	/* rt_lookup4_burst's inner batch */
 
+/*
+ * The nexthop of an index from a lookup of rt, or NULL for FIB4_NONE / FIB6_NONE
+ * (UINT32_MAX: idx + 1 wraps to the slot that stays NULL, so no branch).  Reader context.
+ */
+static inline struct nhop *
+rt_nhop_byidx(const struct rt_table *rt, uint32_t idx)
+{
+	_Static_assert(FIB4_NONE == UINT32_MAX && FIB6_NONE == UINT32_MAX, "none + 1 == 0");
+	/* Consume: pairs with the release publication in nh_get(). */
+	return atomic_load_explicit(&rt->rt_byidx1[(uint32_t)(idx + 1)], RT_CONSUME);
+}
+
 static inline struct nhop *
 rt_lookup4(const struct rt_table *rt, uint32_t dst)
 {
-	uint32_t idx = fib4_lookup(&rt->rt_fib4, ntohl(dst));
-
-	/* Consume: pairs with the release publication in nh_get(). */
-	return idx == FIB4_NONE ? NULL : atomic_load_explicit(&rt->rt_byidx[idx], RT_CONSUME);
+	return rt_nhop_byidx(rt, fib4_lookup(&rt->rt_fib4, ntohl(dst)));
 }
 
 /*
  * IPv4 fast path for a burst: idx[i] = nexthop index of dst[i] (network order) or
- * FIB4_NONE.  Reader context.  Two passes, so that the burst's tbl24 loads (the cache
- * and TLB misses) are all independent and in flight together, none waiting behind a
- * mispredicted branch: first every tbl24 entry, then, only if one of them names a tbl8
- * group, the tbl8 entries.
+ * FIB4_NONE.  Reader context.  See fib4_burst_tbl24() for how the loads overlap.
  */
 static inline void
 rt_lookup4_idx_burst(const struct rt_table *rt, const uint32_t *dst, uint32_t *idx,
     unsigned n)
 {
-	_Atomic uint32_t *t24 = rt->rt_fib4.f_tbl24, *t8 = rt->rt_fib4.f_tbl8;
-	uint32_t any = 0;
-
-	for (unsigned i = 0; i < n; i++) {
-		/* Consume (RT_CONSUME): as in fib4_lookup(). */
-		idx[i] = atomic_load_explicit(&t24[ntohl(dst[i]) >> 8], RT_CONSUME);
-		any |= idx[i];
-	}
-	if (__builtin_expect((any & FIB4_EXT) != 0, 0)) {
-		/*
-		 * Acquire fence: with the relaxed tbl24 loads above it pairs with the release
-		 * store that published each group (group_of()), rather than relying on the
-		 * address dependency surviving the round trip through idx[].  Free on x86.
-		 */
-		atomic_thread_fence(memory_order_acquire);
-		for (unsigned i = 0; i < n; i++)
-			if (idx[i] & FIB4_EXT)
-				idx[i] = atomic_load_explicit(&t8[((idx[i] & FIB4_NHMASK) << 8) |
-				    (ntohl(dst[i]) & 0xff)], memory_order_relaxed);
-	}
-	for (unsigned i = 0; i < n; i++)
-		idx[i] = (idx[i] & FIB4_NHMASK) - 1;	/* 0 - 1 == FIB4_NONE */
-}
-
-/* The nexthop of an index from a lookup of rt, or NULL for FIB4_NONE.  Reader context. */
-static inline struct nhop *
-rt_nhop_byidx(const struct rt_table *rt, uint32_t idx)
-{
-	/* Consume: pairs with the release publication in nh_get(). */
-	return idx == FIB4_NONE ? NULL : atomic_load_explicit(&rt->rt_byidx[idx], RT_CONSUME);
+	fib4_burst_tbl24(&rt->rt_fib4, dst, idx, n);
+	for (unsigned i = 0; i < n; i++)	/* 0 - 1 == FIB4_NONE */
+		idx[i] = (fib4_burst_resolve(&rt->rt_fib4, idx[i], dst[i]) & FIB4_NHMASK) - 1;
 }
 
 /*
  * IPv4 fast path for a burst: out[i] = nexthop of dst[i] (network order) or NULL.
- * Reader context.  rt_lookup4_idx_burst(), then one load per address from the
- * nexthop index array.
+ * Reader context.  The FIB entries of up to RT_BURST addresses, then one load each from
+ * the nexthop array, indexed by the entry's index + 1 (slot 0 is NULL: no branch).
  */
 static inline void
 rt_lookup4_burst(const struct rt_table *rt, const uint32_t *dst, struct nhop **out,
     unsigned n)
 {
-	uint32_t idx[RT_BURST];
+	uint32_t e[RT_BURST];
 
 	for (unsigned b = 0; b < n; b += RT_BURST) {
 		unsigned m = n - b < RT_BURST ? n - b : RT_BURST;
 
-		rt_lookup4_idx_burst(rt, dst + b, idx, m);
-		for (unsigned i = 0; i < m; i++)
-			out[b + i] = rt_nhop_byidx(rt, idx[i]);
+		fib4_burst_tbl24(&rt->rt_fib4, dst + b, e, m);
+		for (unsigned i = 0; i < m; i++) {
+			uint32_t x = fib4_burst_resolve(&rt->rt_fib4, e[i], dst[b + i]);
+
+			/* Consume: pairs with the release publication in nh_get(). */
+			out[b + i] = atomic_load_explicit(&rt->rt_byidx1[x & FIB4_NHMASK],
+			    RT_CONSUME);
+		}
 	}
 }
 
 static inline struct nhop *
 rt_lookup6(const struct rt_table *rt, const uint8_t *dst)
 {
-	uint32_t idx = fib6_lookup(&rt->rt_fib6, dst);
-
-	/* Consume: pairs with the release publication in nh_get(). */
-	return idx == FIB6_NONE ? NULL : atomic_load_explicit(&rt->rt_byidx[idx], RT_CONSUME);
+	return rt_nhop_byidx(rt, fib6_lookup(&rt->rt_fib6, dst));
 }
 
 #endif /* SMPNET_NET_ROUTE_VAR_H */
