@@ -365,41 +365,27 @@ struct run {
 #define BURST 32	/* lookups per call (rt_lookup4_burst, rte_lpm_lookup_bulk) and per
 			 * psz read section: one receive burst */
 
+/* smpnet IPv4, one read section per burst: nexthop indices, or pointers if ptrs. */
 static uint64_t
-loop_smpnet4(struct run *r, size_t off, uint64_t *sink)
+loop_smpnet4(struct run *r, size_t off, uint64_t *sink, int ptrs)
 {
 	const struct rt_table *rt = r->im->rt4;
 	uint32_t idx[BURST];
-	uint64_t n = 0, acc = 0;
-
-	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
-		for (size_t i = 0; i < CHUNK; i += BURST) {
-			psz_read_enter();
-			rt_lookup4_idx_burst(rt, &r->a4n[(off + i) & (NADDR - 1)], idx, BURST);
-			psz_read_exit();
-			for (int k = 0; k < BURST; k++)
-				acc += idx[k];
-		}
-		off += CHUNK, n += CHUNK;
-	}
-	*sink += acc;
-	return n;
-}
-
-static uint64_t
-loop_smpnet4_nh(struct run *r, size_t off, uint64_t *sink)
-{
-	const struct rt_table *rt = r->im->rt4;
 	struct nhop *nh[BURST];
 	uint64_t n = 0, acc = 0;
 
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		for (size_t i = 0; i < CHUNK; i += BURST) {
+			const uint32_t *a = &r->a4n[(off + i) & (NADDR - 1)];
+
 			psz_read_enter();
-			rt_lookup4_burst(rt, &r->a4n[(off + i) & (NADDR - 1)], nh, BURST);
+			if (ptrs)
+				rt_lookup4_burst(rt, a, nh, BURST);
+			else
+				rt_lookup4_idx_burst(rt, a, idx, BURST);
 			psz_read_exit();
 			for (int k = 0; k < BURST; k++)
-				acc += (uintptr_t)nh[k];
+				acc += ptrs ? (uintptr_t)nh[k] : idx[k];
 		}
 		off += CHUNK, n += CHUNK;
 	}
@@ -502,10 +488,10 @@ lookup_thread(void *arg)
 
 	switch (r->impl) {
 	case I_SMPNET:
-		n = r->v6 ? loop_smpnet6(r, t->off, &sink) : loop_smpnet4(r, t->off, &sink);
+		n = r->v6 ? loop_smpnet6(r, t->off, &sink) : loop_smpnet4(r, t->off, &sink, 0);
 		break;
 	case I_SMPNET_NH:
-		n = loop_smpnet4_nh(r, t->off, &sink);
+		n = loop_smpnet4(r, t->off, &sink, 1);
 		break;
 	case I_BT:
 		n = loop_bt(r, t->off, &sink);
