@@ -20,12 +20,17 @@
  * then re-announce table prefixes), for the implementations that allow concurrent
  * updates (rte_lpm does not without its RCU integration, and its per-rule update cost
  * is linear in the rules of that length).  Lookup figures are medians of opts->repeat
- * runs with the spread; the implementations alternate inside each repetition.
- * lookups_per_cpu_s divides by the lookup threads' own CPU time (CLOCK_THREAD_CPUTIME_ID):
- * the per-core rate, less sensitive to other processes on a shared machine.  IPv4 lookups go in bursts of 32 (a receive burst): smpnet with
- * rt_lookup4_burst (one psz read section per burst), rte_lpm with rte_lpm_lookup per
- * address (its faster API here; rte_lpm_lookup_bulk measured slower); IPv6 lookups one
- * at a time for both.
+ * runs with the spread; the implementations alternate inside each repetition, each
+ * repetition starting with the next one.  lookups_per_cpu_s divides by the lookup
+ * threads' own CPU time (CLOCK_THREAD_CPUTIME_ID): the per-core rate, less sensitive to
+ * other processes on a shared machine.  IPv4 lookups go in bursts of 32 (a receive
+ * burst) of the same addresses for every implementation: smpnet with
+ * rt_lookup4_idx_burst (nexthop indices, like rte_lpm's next-hop ids; network-order
+ * input) and smpnet-nhop with rt_lookup4_burst (nexthop pointers), one psz read section
+ * per burst; rte_lpm with rte_lpm_lookup per address (host-order input; its faster API
+ * here, rte_lpm_lookup_bulk measured slower).  IPv6 lookups one at a time for both.
+ * Both IPv4 tables sit on THP-advised memory (smpnet's FIB by design; rte_lpm on an
+ * external heap, see lpm_heap_create()); load reports tbl24_thp_kib for each.
  */
 #include "bench.h"
 #include "bench_bgp.h"
@@ -635,7 +640,10 @@ impl_runs(const struct impls *im, enum impl_id i, int v6, int writer)
 	return impl_present(im, i, v6) && !(writer && (i == I_LPM || i == I_SMPNET_NH));
 }
 
-/* Peers alternate within each repetition, so that a noisy stretch hits them all. */
+/*
+ * Peers alternate within each repetition, so that a noisy stretch hits them all, and
+ * the first to run changes from one repetition to the next.
+ */
 static void
 run_case(const struct bench_opts *o, struct run *r, const char *pattern, int nthr,
     int writer, const struct bgp_pfx4 *p, size_t n)
@@ -650,7 +658,9 @@ run_case(const struct bench_opts *o, struct run *r, const char *pattern, int nth
 	if (!bench_want(o, name))
 		return;
 	for (int k = 0; k < reps; k++)
-		for (int i = 0; i < I_N; i++) {
+		for (int j = 0; j < I_N; j++) {
+			int i = (j + k) % I_N;	/* each repetition starts with the next one */
+
 			r->impl = (enum impl_id)i;
 			if (!impl_runs(r->im, r->impl, r->v6, writer))
 				continue;
