@@ -68,9 +68,16 @@ static inline void
 rt_lookup4_idx_burst(const struct rt_table *rt, const uint32_t *dst, uint32_t *idx,
     unsigned n)
 {
-	fib4_burst_tbl24(&rt->rt_fib4, dst, idx, n);
-	for (unsigned i = 0; i < n; i++)	/* 0 - 1 == FIB4_NONE */
-		idx[i] = (fib4_burst_resolve(&rt->rt_fib4, idx[i], dst[i]) & FIB4_NHMASK) - 1;
+	uint32_t e[RT_BURST];
+
+	for (unsigned b = 0; b < n; b += RT_BURST) {
+		unsigned m = n - b < RT_BURST ? n - b : RT_BURST;
+
+		fib4_burst_tbl24(&rt->rt_fib4, dst + b, e, m);
+		for (unsigned i = 0; i < m; i++)	/* 0 - 1 == FIB4_NONE */
+			idx[b + i] = (fib4_burst_resolve(&rt->rt_fib4, e[i], dst[b + i]) &
+			    FIB4_NHMASK) - 1;
+	}
 }
 
 /*
