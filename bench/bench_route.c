@@ -21,11 +21,11 @@
  * updates (rte_lpm does not without its RCU integration, and its per-rule update cost
  * is linear in the rules of that length).  Lookup figures are medians of opts->repeat
  * runs with the spread; the implementations alternate inside each repetition, each
- * repetition starting with the next one, after one unmeasured warm-up run of each (without
- * it, the same code measured 0.6-0.65x in the first slot).  lookups_per_cpu_s divides by the lookup
- * threads' own CPU time (CLOCK_THREAD_CPUTIME_ID): the per-core rate, less sensitive to
- * other processes on a shared machine.  IPv4 lookups go in bursts of 32 (a receive
- * burst) of the same addresses for every implementation: smpnet with
+ * repetition starting with the next one, after one unmeasured warm-up run of each
+ * (without it, the same code measured 0.6-0.65x in the first slot).  lookups_per_cpu_s
+ * divides by the lookup threads' own CPU time (CLOCK_THREAD_CPUTIME_ID): the per-core
+ * rate, less sensitive to other processes on a shared machine.  IPv4 lookups go in
+ * bursts of 32 (a receive burst) of the same addresses for every implementation: smpnet with
  * rt_lookup4_idx_burst (nexthop indices, like rte_lpm's next-hop ids; network-order
  * input) and smpnet-nhop with rt_lookup4_burst (nexthop pointers), one psz read section
  * per burst; rte_lpm with rte_lpm_lookup per address (host-order input; its faster API
