@@ -9,7 +9,6 @@
 #ifndef SMPNET_NET_ROUTE_FIB4_H
 #define SMPNET_NET_ROUTE_FIB4_H
 
-#include <arpa/inet.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,44 +81,6 @@ fib4_lookup(const struct fib4 *f, uint32_t addr)
 		e = atomic_load_explicit(&f->f_tbl8[((e & FIB4_NHMASK) << 8) | (addr & 0xff)],
 		    RT_CONSUME);
 	return (e & FIB4_NHMASK) - 1;	/* 0 - 1 == FIB4_NONE */
-}
-
-/*
- * Burst lookups in two passes, so that the burst's tbl24 loads (its cache and TLB
- * misses) are independent and in flight together, none waiting behind a mispredicted
- * branch.  Pass 1, fib4_burst_tbl24(): e[i] = tbl24 entry of dst[i] (network byte
- * order).  Pass 2, per address, fib4_burst_resolve(): the tbl8 entry instead when e[i]
- * names a group; the result's FIB4_NHMASK bits are the nexthop index + 1, 0 for no
- * route.  Reader context, both passes in the same read section.
- */
-static inline void
-fib4_burst_tbl24(const struct fib4 *f, const uint32_t *dst, uint32_t *e, unsigned n)
-{
-	_Atomic uint32_t *t24 = f->f_tbl24;
-
-	for (unsigned i = 0; i < n; i++)
-		/* RT_CONSUME: relaxed, ordered by the fence below (acquire under TSan,
-		 * which does not model fences). */
-		e[i] = atomic_load_explicit(&t24[ntohl(dst[i]) >> 8], RT_CONSUME);
-	/*
-	 * Acquire fence: with the tbl24 loads above it pairs with the release store that
-	 * published each group (group_of()), rather than relying on the address dependency
-	 * surviving the round trip through e[].  Costs nothing on x86, one barrier per
-	 * burst elsewhere.  Under TSan (no fences) the loads themselves are acquire.
-	 */
-#ifndef PSZ_TSAN
-	atomic_thread_fence(memory_order_acquire);
-#endif
-}
-
-static inline uint32_t
-fib4_burst_resolve(const struct fib4 *f, uint32_t e, uint32_t dst)
-{
-	if (__builtin_expect((e & FIB4_EXT) != 0, 0))
-		/* Relaxed: ordered by fib4_burst_tbl24()'s fence. */
-		e = atomic_load_explicit(&f->f_tbl8[((e & FIB4_NHMASK) << 8) |
-		    (ntohl(dst) & 0xff)], memory_order_relaxed);
-	return e;
 }
 
 /* Bytes of memory the FIB touches (tbl24 + groups in use). */
