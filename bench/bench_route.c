@@ -20,12 +20,18 @@
  * then re-announce table prefixes), for the implementations that allow concurrent
  * updates (rte_lpm does not without its RCU integration, and its per-rule update cost
  * is linear in the rules of that length).  Lookup figures are medians of opts->repeat
- * runs with the spread; the implementations alternate inside each repetition.
- * lookups_per_cpu_s divides by the lookup threads' own CPU time (CLOCK_THREAD_CPUTIME_ID):
- * the per-core rate, less sensitive to other processes on a shared machine.  IPv4 lookups go in bursts of 32 (a receive burst): smpnet with
- * rt_lookup4_burst (one psz read section per burst), rte_lpm with rte_lpm_lookup per
- * address (its faster API here; rte_lpm_lookup_bulk measured slower); IPv6 lookups one
- * at a time for both.
+ * runs with the spread; the implementations alternate inside each repetition, each
+ * repetition starting with the next one, after one unmeasured warm-up run of each
+ * (without it, the same code measured 0.6-0.65x in the first slot).  lookups_per_cpu_s
+ * divides by the lookup threads' own CPU time (CLOCK_THREAD_CPUTIME_ID): the per-core
+ * rate, less sensitive to other processes on a shared machine.  IPv4 lookups go in
+ * bursts of 32 (a receive burst) of the same addresses for every implementation: smpnet with
+ * rt_lookup4_idx_burst (nexthop indices, like rte_lpm's next-hop ids; network-order
+ * input) and smpnet-nhop with rt_lookup4_burst (nexthop pointers), one psz read section
+ * per burst; rte_lpm with rte_lpm_lookup per address (host-order input; its faster API
+ * here, rte_lpm_lookup_bulk measured slower).  IPv6 lookups one at a time for both.
+ * Both IPv4 tables sit on THP-advised memory (smpnet's FIB by design; rte_lpm on an
+ * external heap, see lpm_heap_create()); load reports tbl24_thp_kib for each.
  */
 #include "bench.h"
 #include "bench_bgp.h"
@@ -52,6 +58,8 @@
 #include <rte_lpm.h>
 #include <rte_lpm6.h>
 #include <rte_malloc.h>
+#include <rte_memory.h>
+#include <sys/mman.h>
 #endif
 
 #define B		"route"
@@ -189,6 +197,9 @@ struct impls {
 #ifdef HAVE_DPDK
 	struct rte_lpm		*lpm;
 	struct rte_lpm6		*lpm6;
+	void			*lpm_map;	/* mapping holding rte_lpm's external heap */
+	void			*lpm_mem;	/* the heap: THP-advised, 2 MiB aligned */
+	int			 lpm_socket;	/* its heap's socket id (0: EAL memory) */
 #endif
 };
 
@@ -228,17 +239,91 @@ rss_bytes(void)
 	return (size_t)rss * (size_t)sysconf(_SC_PAGESIZE);
 }
 
+/*
+ * KiB of transparent huge pages backing the mapping that holds addr (AnonHugePages in
+ * /proc/self/smaps; 0 if not found): whether a table's tbl24 got THP.
+ */
+static double
+thp_kib(const void *addr)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	int in = 0;
+	double kib = 0;
+	unsigned long lo, hi;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+			in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+		else if (in && sscanf(line, "AnonHugePages: %lf", &kib) == 1)
+			break;
+	}
+	fclose(f);
+	return in ? kib : 0;
+}
+
 #ifdef HAVE_DPDK
 static int dpdk_state;		/* 0 untried, 1 up, -1 failed (process-wide: EAL is) */
 
 static size_t
-dpdk_heap_bytes(void)
+dpdk_heap_bytes(int socket)
 {
 	struct rte_malloc_socket_stats st;
 
-	if (rte_malloc_get_socket_stats(0, &st) != 0)
+	if (rte_malloc_get_socket_stats(socket, &st) != 0)
 		return 0;
 	return st.heap_allocsz_bytes;
+}
+
+/*
+ * Without hugetlbfs (--no-huge) EAL's memory is a shared memfd mapping, which gets no
+ * transparent huge pages here (shmem_enabled = never), while smpnet's FIB is
+ * THP-advised anonymous memory.  So that rte_lpm gets the TLB reach it has in a
+ * hugepage deployment, it lives in an external heap of THP-advised anonymous memory,
+ * 2 MiB aligned (rte_malloc_heap_memory_add).  Returns the heap's socket id, or 0 (EAL
+ * memory) if that fails.
+ */
+#define LPM_HEAP_NAME	"bench_lpm_thp"
+#define LPM_HEAP_BYTES	((size_t)128 << 20)
+#define THP_BYTES	((size_t)2 << 20)
+
+static int
+lpm_heap_create(struct impls *im)
+{
+	char *p = mmap(NULL, LPM_HEAP_BYTES + THP_BYTES, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *a;
+
+	if (p == MAP_FAILED)
+		return 0;
+	a = (char *)(((uintptr_t)p + THP_BYTES - 1) & ~(uintptr_t)(THP_BYTES - 1));
+	(void)madvise(a, LPM_HEAP_BYTES, MADV_HUGEPAGE);
+	if (rte_malloc_heap_create(LPM_HEAP_NAME) != 0) {
+		munmap(p, LPM_HEAP_BYTES + THP_BYTES);
+		return 0;
+	}
+	if (rte_malloc_heap_memory_add(LPM_HEAP_NAME, a, LPM_HEAP_BYTES, NULL,
+	    (unsigned)(LPM_HEAP_BYTES / THP_BYTES), THP_BYTES) != 0) {
+		rte_malloc_heap_destroy(LPM_HEAP_NAME);
+		munmap(p, LPM_HEAP_BYTES + THP_BYTES);
+		return 0;
+	}
+	im->lpm_map = p;
+	im->lpm_mem = a;
+	return rte_malloc_heap_get_socket(LPM_HEAP_NAME);
+}
+
+static void
+lpm_heap_destroy(struct impls *im)
+{
+	if (im->lpm_mem == NULL)
+		return;
+	rte_malloc_heap_memory_remove(LPM_HEAP_NAME, im->lpm_mem, LPM_HEAP_BYTES);
+	rte_malloc_heap_destroy(LPM_HEAP_NAME);
+	munmap(im->lpm_map, LPM_HEAP_BYTES + THP_BYTES);
+	im->lpm_mem = im->lpm_map = NULL;
 }
 
 static int
@@ -260,8 +345,14 @@ dpdk_up(void)
 
 /* ---- lookup loops -------------------------------------------------------------- */
 
-enum impl_id { I_SMPNET, I_LPM, I_BT, I_N };
-static const char *const impl_name[I_N] = { "smpnet", "dpdk-rte_lpm", "bsd-trie" };
+/*
+ * smpnet: rt_lookup4_idx_burst, nexthop indices (like rte_lpm's next-hop ids);
+ * smpnet-nhop: rt_lookup4_burst, nexthop pointers (one more load per address, what the
+ * forwarding path uses); IPv4 lookup cases without a writer only.
+ */
+enum impl_id { I_SMPNET, I_LPM, I_BT, I_SMPNET_NH, I_N };
+static const char *const impl_name[I_N] = { "smpnet", "dpdk-rte_lpm", "bsd-trie",
+	"smpnet-nhop" };
 
 struct run {
 	struct impls	*im;
@@ -280,20 +371,27 @@ struct run {
 #define BURST 32	/* lookups per call (rt_lookup4_burst, rte_lpm_lookup_bulk) and per
 			 * psz read section: one receive burst */
 
+/* smpnet IPv4, one read section per burst: nexthop indices, or pointers if ptrs. */
 static uint64_t
-loop_smpnet4(struct run *r, size_t off, uint64_t *sink)
+loop_smpnet4(struct run *r, size_t off, uint64_t *sink, int ptrs)
 {
 	const struct rt_table *rt = r->im->rt4;
+	uint32_t idx[BURST];
 	struct nhop *nh[BURST];
 	uint64_t n = 0, acc = 0;
 
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		for (size_t i = 0; i < CHUNK; i += BURST) {
+			const uint32_t *a = &r->a4n[(off + i) & (NADDR - 1)];
+
 			psz_read_enter();
-			rt_lookup4_burst(rt, &r->a4n[(off + i) & (NADDR - 1)], nh, BURST);
+			if (ptrs)
+				rt_lookup4_burst(rt, a, nh, BURST);
+			else
+				rt_lookup4_idx_burst(rt, a, idx, BURST);
 			psz_read_exit();
 			for (int k = 0; k < BURST; k++)
-				acc += (uintptr_t)nh[k];
+				acc += ptrs ? (uintptr_t)nh[k] : idx[k];
 		}
 		off += CHUNK, n += CHUNK;
 	}
@@ -396,7 +494,10 @@ lookup_thread(void *arg)
 
 	switch (r->impl) {
 	case I_SMPNET:
-		n = r->v6 ? loop_smpnet6(r, t->off, &sink) : loop_smpnet4(r, t->off, &sink);
+		n = r->v6 ? loop_smpnet6(r, t->off, &sink) : loop_smpnet4(r, t->off, &sink, 0);
+		break;
+	case I_SMPNET_NH:
+		n = loop_smpnet4(r, t->off, &sink, 1);
 		break;
 	case I_BT:
 		n = loop_bt(r, t->off, &sink);
@@ -512,6 +613,8 @@ impl_present(const struct impls *im, enum impl_id i, int v6)
 	switch (i) {
 	case I_SMPNET:
 		return 1;
+	case I_SMPNET_NH:
+		return !v6;
 	case I_BT:
 		return !v6 && im->have_bt;
 	case I_LPM:
@@ -531,7 +634,17 @@ impl_label(enum impl_id i, int v6)
 	return v6 && i == I_LPM ? "dpdk-rte_lpm6" : impl_name[i];
 }
 
-/* Peers alternate within each repetition, so that a noisy stretch hits them all. */
+/* Run in this case?  rte_lpm and smpnet-nhop are not run with a writer. */
+static int
+impl_runs(const struct impls *im, enum impl_id i, int v6, int writer)
+{
+	return impl_present(im, i, v6) && !(writer && (i == I_LPM || i == I_SMPNET_NH));
+}
+
+/*
+ * Peers alternate within each repetition, so that a noisy stretch hits them all, and
+ * the first to run changes from one repetition to the next.
+ */
 static void
 run_case(const struct bench_opts *o, struct run *r, const char *pattern, int nthr,
     int writer, const struct bgp_pfx4 *p, size_t n)
@@ -545,16 +658,25 @@ run_case(const struct bench_opts *o, struct run *r, const char *pattern, int nth
 	    writer ? "-writer" : "", nthr);
 	if (!bench_want(o, name))
 		return;
+	for (int i = 0; i < I_N; i++) {	/* unmeasured warm-up of each */
+		double unused;
+
+		r->impl = (enum impl_id)i;
+		if (impl_runs(r->im, r->impl, r->v6, writer))
+			measure(r, nthr, o->seconds / 4, writer ? &w : NULL, &unused);
+	}
 	for (int k = 0; k < reps; k++)
-		for (int i = 0; i < I_N; i++) {
+		for (int j = 0; j < I_N; j++) {
+			int i = (j + k) % I_N;	/* each repetition starts with the next one */
+
 			r->impl = (enum impl_id)i;
-			if (!impl_present(r->im, r->impl, r->v6) || (writer && i == I_LPM))
+			if (!impl_runs(r->im, r->impl, r->v6, writer))
 				continue;
 			samples[i][k] = measure(r, nthr, o->seconds, writer ? &w : NULL, &cpu[i][k]);
 			upd[i][k] = writer && w.seconds > 0 ? (double)w.updates / w.seconds : 0;
 		}
 	for (int i = 0; i < I_N; i++) {
-		if (!impl_present(r->im, (enum impl_id)i, r->v6) || (writer && i == I_LPM))
+		if (!impl_runs(r->im, (enum impl_id)i, r->v6, writer))
 			continue;
 		bench_report_samples(o, B, name, impl_label((enum impl_id)i, r->v6),
 		    "lookups_per_s", samples[i], reps, "1/s");
@@ -613,6 +735,8 @@ load_smpnet4(const struct bench_opts *o, struct impls *im, const struct bgp_pfx4
 	report_load(o, "load", "smpnet", bench_now() - t0, rt_memory(im->rt4), rt_count(im->rt4),
 	    rss_bytes() - rss0);
 	bench_report(o, B, "load", "smpnet", "fib_groups", im->rt4->rt_fib4.f_inuse, "");
+	bench_report(o, B, "load", "smpnet", "tbl24_thp_kib",
+	    thp_kib((const void *)im->rt4->rt_fib4.f_tbl24), "KiB");
 	return 0;
 }
 
@@ -642,39 +766,73 @@ load_lpm(const struct bench_opts *o, struct impls *im, const struct bgp_pfx4 *p,
 
 	if (!dpdk_up())
 		return;
-	h0 = dpdk_heap_bytes();
+	im->lpm_socket = lpm_heap_create(im);
+	h0 = dpdk_heap_bytes(im->lpm_socket);
 	t0 = bench_now();
-	if ((im->lpm = rte_lpm_create("bench_lpm", 0, &cfg)) == NULL)
+	if ((im->lpm = rte_lpm_create("bench_lpm", im->lpm_socket, &cfg)) == NULL)
 		return;
 	for (size_t i = 0; i < n; i++)
 		if (rte_lpm_add(im->lpm, p[i].addr, p[i].len == 0 ? 1 : p[i].len, p[i].nh) != 0)
 			break;
-	report_load(o, "load", "dpdk-rte_lpm", bench_now() - t0, dpdk_heap_bytes() - h0, n, 0);
+	report_load(o, "load", "dpdk-rte_lpm", bench_now() - t0,
+	    dpdk_heap_bytes(im->lpm_socket) - h0, n, 0);
+	bench_report(o, B, "load", "dpdk-rte_lpm", "tbl24_thp_kib",
+	    thp_kib((const void *)im->lpm->tbl24), "KiB");
 }
 #endif
 
+static void
+to_net(uint32_t *dst, const uint32_t *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = htonl(src[i]);
+}
+
 /* ---- correctness against the reference ---------------------------------------- */
 
+/* Disagreements of smpnet's burst paths (indices, pointers) with want[] for a[0..BURST). */
+static void
+mismatch4_burst(const struct rt_table *rt, const uint32_t *a, const uint32_t *want,
+    size_t *bad_idx, size_t *bad_nh)
+{
+	uint32_t an[BURST], idx[BURST];
+	struct nhop *nh[BURST];
+
+	to_net(an, a, BURST);
+	rt_lookup4_idx_burst(rt, an, idx, BURST);
+	rt_lookup4_burst(rt, an, nh, BURST);
+	for (int k = 0; k < BURST; k++) {
+		*bad_idx += nh_id(rt_nhop_byidx(rt, idx[k])) != want[k];
+		*bad_nh += nh_id(nh[k]) != want[k];
+	}
+}
+
+/* smpnet counts a disagreement of rt_lookup4 or of rt_lookup4_idx_burst. */
 static void
 mismatch4(const struct bench_opts *o, struct impls *im, const struct ref4 *ref,
     const uint32_t *addr, size_t n)
 {
 	size_t bad[I_N] = { 0 };
-	uint32_t want, nh;
+	uint32_t want[BURST], nh;
 
 	psz_read_enter();
-	for (size_t i = 0; i < n; i++) {
-		want = ref4_lookup(ref, addr[i]);
-		bad[I_SMPNET] += nh_id(rt_lookup4(im->rt4, htonl(addr[i]))) != want;
-		if (im->have_bt)
-			bad[I_BT] += bt_lookup(&im->bt, addr[i]) != want;
+	for (size_t i = 0; i + BURST <= n; i += BURST) {
+		for (size_t k = 0; k < BURST; k++) {
+			const uint32_t a = addr[i + k];
+
+			want[k] = ref4_lookup(ref, a);
+			bad[I_SMPNET] += nh_id(rt_lookup4(im->rt4, htonl(a))) != want[k];
+			if (im->have_bt)
+				bad[I_BT] += bt_lookup(&im->bt, a) != want[k];
 #ifdef HAVE_DPDK
-		if (im->lpm != NULL)
-			bad[I_LPM] += (rte_lpm_lookup(im->lpm, addr[i], &nh) == 0 ? nh : UINT32_MAX)
-			    != want;
+			if (im->lpm != NULL)
+				bad[I_LPM] += (rte_lpm_lookup(im->lpm, a, &nh) == 0 ? nh :
+				    UINT32_MAX) != want[k];
 #else
-		(void)nh;
+			(void)nh;
 #endif
+		}
+		mismatch4_burst(im->rt4, &addr[i], want, &bad[I_SMPNET], &bad[I_SMPNET_NH]);
 	}
 	psz_read_exit();
 	for (int i = 0; i < I_N; i++)
@@ -716,13 +874,6 @@ addrs_trace4(uint32_t *a, size_t n, const struct bgp_pfx4 *p, size_t np, uint64_
 	free(pop);
 }
 
-static void
-to_net(uint32_t *dst, const uint32_t *src, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		dst[i] = htonl(src[i]);
-}
-
 /* ---- IPv4 ---------------------------------------------------------------------- */
 
 static void
@@ -760,6 +911,7 @@ teardown(struct impls *im)
 #ifdef HAVE_DPDK
 	if (im->lpm != NULL)
 		rte_lpm_free(im->lpm);
+	lpm_heap_destroy(im);
 	if (im->lpm6 != NULL)
 		rte_lpm6_free(im->lpm6);
 #endif
@@ -926,14 +1078,14 @@ load6(const struct bench_opts *o, struct impls *im, const struct pfx6 *p, size_t
 
 	if (!dpdk_up())
 		return 0;
-	h0 = dpdk_heap_bytes();
+	h0 = dpdk_heap_bytes(0);
 	t0 = bench_now();
 	if ((im->lpm6 = rte_lpm6_create("bench_lpm6", 0, &cfg)) == NULL)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (rte_lpm6_add(im->lpm6, p[i].addr, p[i].len == 0 ? 1 : p[i].len, p[i].nh) != 0)
 			break;
-	report_load(o, "v6-load", "dpdk-rte_lpm6", bench_now() - t0, dpdk_heap_bytes() - h0, n,
+	report_load(o, "v6-load", "dpdk-rte_lpm6", bench_now() - t0, dpdk_heap_bytes(0) - h0, n,
 	    0);
 #endif
 	return 0;

@@ -2,13 +2,15 @@
  * nhop.c - shared, deduplicated, reference-counted nexthops (see nhop.h).
  *
  * Design.  The table keeps a chained hash of live nexthops keyed by their spec, and a
- * dense index -> nexthop array that readers use without locks.  nh_get() looks the spec
- * up under nt_lock and either takes a reference or builds a new nexthop, gives it a free
- * index and publishes it in the array (release).  References are atomic; the common
- * unref (not the last) is one CAS loop without the lock.  The last unref takes nt_lock
- * so that it cannot race with nh_get() finding the object: under the lock it drops the
- * count to zero, unlinks the nexthop from the hash and defers the rest: after a grace
- * period the index slot is cleared and returned to the free stack, and the memory freed.
+ * dense index -> nexthop array that readers use without locks (preceded by one slot
+ * that stays NULL, so that a FIB can map "index + 1, 0 = no route" without a branch).
+ * nh_get() looks the spec up under nt_lock and either takes a reference or builds a new
+ * nexthop, gives it a free index and publishes it in the array (release).  References
+ * are atomic; the common unref (not the last) is one CAS loop without the lock.  The
+ * last unref takes nt_lock so that it cannot race with nh_get() finding the object:
+ * under the lock it drops the count to zero, unlinks the nexthop from the hash and
+ * defers the rest: after a grace period the index slot is cleared and returned to the
+ * free stack, and the memory freed.
  * So a reader that loaded an index from a FIB entry always finds that nexthop, or a
  * newer one only after every reader that could hold the old index is gone.
  *
@@ -80,7 +82,8 @@ nh_table_create(struct kern *k, int af, uint32_t cap)
 	nt->nt_cap = cap;
 	nt->nt_nbucket = 1024;
 	nt->nt_hash = calloc(nt->nt_nbucket, sizeof(*nt->nt_hash));
-	nt->nt_byidx = calloc(cap, sizeof(*nt->nt_byidx));
+	nt->nt_byidx0 = calloc((size_t)cap + 1, sizeof(*nt->nt_byidx0));
+	nt->nt_byidx = nt->nt_byidx0 == NULL ? NULL : nt->nt_byidx0 + 1;
 	nt->nt_freeidx = calloc(cap, sizeof(*nt->nt_freeidx));
 	if (nt->nt_hash == NULL || nt->nt_byidx == NULL || nt->nt_freeidx == NULL) {
 		nh_table_destroy(nt);
@@ -110,7 +113,7 @@ nh_table_destroy(struct nh_table *nt)
 	if (nt->nt_hash != NULL)
 		kmutex_fini(&nt->nt_lock);
 	free(nt->nt_hash);
-	free(nt->nt_byidx);
+	free(nt->nt_byidx0);
 	free(nt->nt_freeidx);
 	free(nt);
 }

@@ -57,6 +57,8 @@ struct nh_table {
 	unsigned	 nt_nbucket;	/* [I] power of two */
 	struct nhop	**nt_hash;	/* [W] dedup hash */
 	_Atomic(struct nhop *) *nt_byidx; /* [R] index -> nexthop, nt_cap slots */
+	_Atomic(struct nhop *) *nt_byidx0; /* [I] the allocation: a slot that stays NULL,
+					    * then nt_byidx (index + 1 -> nexthop) */
 	uint32_t	 nt_cap;	/* [I] */
 	uint32_t	*nt_freeidx;	/* [W] stack of free indices */
 	uint32_t	 nt_nfree;	/* [W] */

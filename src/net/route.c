@@ -122,7 +122,7 @@ rt_table_create(struct kern *k, int af)
 		errno = -rc;
 		return NULL;
 	}
-	rt->rt_byidx = rt->rt_nt->nt_byidx;
+	rt->rt_byidx1 = rt->rt_nt->nt_byidx0;
 	if ((rc = kmutex_init(&rt->rt_lock, k, &rt_table_class)) != 0) {
 		nh_table_destroy(rt->rt_nt);
 		fib4_fini(&rt->rt_fib4);

@@ -74,6 +74,8 @@ int rt_list(struct rt_table *rt, int (*fn)(const struct rt_info *ri, void *arg),
  *   rt_lookup4:       IPv4 fast path, dst in network byte order (rt must be AF_INET).
  *   rt_lookup6:       IPv6 fast path, 16 bytes (rt must be AF_INET6).
  *   rt_lookup4_burst: rt_lookup4 for n addresses (a receive burst) into out[].
+ *   rt_lookup4_idx_burst: the same, giving nexthop indices (FIB4_NONE: no route), as
+ *                     rte_lpm gives next-hop ids; rt_nhop_byidx() maps one to its nexthop.
  *   rt_lookup_filter: longest matching route whose nexthop filter accepts (e.g. only
  *                     routes through one interface), through the tree.
  */
@@ -82,6 +84,9 @@ static inline struct nhop *rt_lookup4(const struct rt_table *rt, uint32_t dst);
 static inline struct nhop *rt_lookup6(const struct rt_table *rt, const uint8_t *dst);
 static inline void rt_lookup4_burst(const struct rt_table *rt, const uint32_t *dst,
     struct nhop **out, unsigned n);
+static inline void rt_lookup4_idx_burst(const struct rt_table *rt, const uint32_t *dst,
+    uint32_t *idx, unsigned n);
+static inline struct nhop *rt_nhop_byidx(const struct rt_table *rt, uint32_t idx);
 struct nhop *rt_lookup_filter(const struct rt_table *rt, const void *dst,
     bool (*filter)(const struct nhop *nh, void *arg), void *arg);
 

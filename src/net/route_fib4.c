@@ -22,16 +22,66 @@
  * result before or after the update, never a mix.  Cost: a route of length l <= 24
  * writes 2^(24-l) tbl24 entries (plus 256 per group inside); longer ones 2^(32-l).
  *
- * Memory: tbl24 is 64 MiB of virtual memory (calloc'd, pages touched as routes cover
- * them); tbl8 groups are 1 KiB each, preallocated virtually, touched when first used.
+ * Memory: tbl24 is 64 MiB of virtual memory, pages touched as routes cover them; tbl8
+ * groups are 1 KiB each, preallocated virtually, touched when first used (low groups
+ * first).  Both arrays are anonymous mappings aligned to 2 MiB and advised
+ * MADV_HUGEPAGE: a random lookup touches any of tbl24's 16384 4-KiB pages, so with small
+ * pages nearly every lookup of a large table also misses the TLB; with transparent huge
+ * pages (when the system grants them) 32 TLB entries cover the whole tbl24.  The cost:
+ * a table that touches one entry of a 2 MiB region holds the whole region resident.
  */
 #include "net/route_fib4.h"
 #include "kern/psz.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #define TBL24_SIZE	(1u << 24)
+#define FIB4_HUGE	((size_t)2 << 20)	/* transparent huge page size (x86-64, arm64 4K) */
+
+/* Bytes of a huge-page-backed array of n bytes (whole huge pages). */
+static size_t
+huge_len(size_t n)
+{
+	return (n + FIB4_HUGE - 1) & ~(FIB4_HUGE - 1);
+}
+
+/*
+ * Zeroed memory for n bytes, 2 MiB aligned, advised for transparent huge pages (advice
+ * only: without THP it is ordinary 4 KiB pages).  NULL with errno ENOMEM.
+ */
+static void *
+huge_alloc(size_t n)
+{
+	size_t len = huge_len(n), map = len + FIB4_HUGE;
+	char *p = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uintptr_t a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	a = ((uintptr_t)p + FIB4_HUGE - 1) & ~(uintptr_t)(FIB4_HUGE - 1);
+	if (a != (uintptr_t)p)
+		munmap(p, a - (uintptr_t)p);
+	if ((uintptr_t)p + map != a + len)
+		munmap((char *)a + len, (uintptr_t)p + map - (a + len));
+	(void)madvise((void *)a, len, MADV_HUGEPAGE);	/* EINVAL without THP: keep 4 KiB */
+	return (void *)a;
+}
+
+static void
+huge_free(void *p, size_t n)
+{
+	if (p != NULL)
+		munmap(p, huge_len(n));
+}
+
+static size_t
+tbl8_bytes(uint32_t ngroups)
+{
+	return (size_t)ngroups * 256 * sizeof(uint32_t);
+}
 
 static inline uint32_t
 ent_make(uint32_t nh, unsigned depth)
@@ -67,8 +117,8 @@ fib4_init(struct fib4 *f, uint32_t ngroups)
 	if (ngroups > (1u << 24))
 		return -EINVAL;
 	f->f_ngroups = ngroups;
-	f->f_tbl24 = calloc(TBL24_SIZE, sizeof(*f->f_tbl24));
-	f->f_tbl8 = calloc((size_t)ngroups * 256, sizeof(*f->f_tbl8));
+	f->f_tbl24 = huge_alloc((size_t)TBL24_SIZE * sizeof(*f->f_tbl24));
+	f->f_tbl8 = huge_alloc(tbl8_bytes(ngroups));
 	f->f_cnt = calloc(ngroups, sizeof(*f->f_cnt));
 	f->f_free = calloc(ngroups, sizeof(*f->f_free));
 	f->f_limbo = calloc(ngroups, sizeof(*f->f_limbo));
@@ -87,8 +137,8 @@ fib4_init(struct fib4 *f, uint32_t ngroups)
 void
 fib4_fini(struct fib4 *f)
 {
-	free(f->f_tbl24);
-	free(f->f_tbl8);
+	huge_free((void *)f->f_tbl24, (size_t)TBL24_SIZE * sizeof(*f->f_tbl24));
+	huge_free((void *)f->f_tbl8, tbl8_bytes(f->f_ngroups));
 	free(f->f_cnt);
 	free(f->f_free);
 	free(f->f_limbo);

@@ -32,53 +32,63 @@ struct rt_table {
 	struct fib4		rt_fib4;	/* [R] IPv4 only; written under rt_lock */
 	struct fib6		rt_fib6;	/* [R] IPv6 only; written under rt_lock */
 	struct nh_table		*rt_nt;		/* [I] the nexthops of this table */
-	_Atomic(struct nhop *)	*rt_byidx;	/* [I] rt_nt->nt_byidx, one load closer */
+	_Atomic(struct nhop *)	*rt_byidx1;	/* [I] rt_nt->nt_byidx0, one load closer:
+						 * [idx + 1] -> nexthop, [0] NULL */
 	int			rt_af;		/* [I] AF_INET or AF_INET6 */
 	unsigned		rt_alen;	/* [I] address bytes: 4 or 16 */
 	struct kmutex		rt_lock;	/* class "rt_table": writer lock (rt_lock_enter) */
 	struct ptree		rt_tree;	/* [R] the routes; written under rt_lock */
 };
 
+/*
+ * The nexthop of an index from a lookup of rt, or NULL for FIB4_NONE / FIB6_NONE
+ * (UINT32_MAX: idx + 1 wraps to the slot that stays NULL, so no branch).  Reader context.
+ */
+static inline struct nhop *
+rt_nhop_byidx(const struct rt_table *rt, uint32_t idx)
+{
+	_Static_assert(FIB4_NONE == UINT32_MAX && FIB6_NONE == UINT32_MAX, "none + 1 == 0");
+	/* Consume: pairs with the release publication in nh_get(). */
+	return atomic_load_explicit(&rt->rt_byidx1[(uint32_t)(idx + 1)], RT_CONSUME);
+}
+
 static inline struct nhop *
 rt_lookup4(const struct rt_table *rt, uint32_t dst)
 {
-	uint32_t idx = fib4_lookup(&rt->rt_fib4, ntohl(dst));
+	return rt_nhop_byidx(rt, fib4_lookup(&rt->rt_fib4, ntohl(dst)));
+}
 
-	/* Consume: pairs with the release publication in nh_get(). */
-	return idx == FIB4_NONE ? NULL : atomic_load_explicit(&rt->rt_byidx[idx], RT_CONSUME);
+/*
+ * IPv4 fast path for a burst: idx[i] = nexthop index of dst[i] (network order) or
+ * FIB4_NONE.  Reader context.  One pass of fib4_lookup(): a two-pass variant (every
+ * tbl24 load of the burst first, then the tbl8 ones) measured no faster, on random or
+ * trace destinations; the CPU already overlaps the independent tbl24 misses.
+ */
+static inline void
+rt_lookup4_idx_burst(const struct rt_table *rt, const uint32_t *dst, uint32_t *idx,
+    unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		idx[i] = fib4_lookup(&rt->rt_fib4, ntohl(dst[i]));
 }
 
 /*
  * IPv4 fast path for a burst: out[i] = nexthop of dst[i] (network order) or NULL.
- * Reader context.  The table's arrays are loaded once for the whole burst.
+ * Reader context.  rt_lookup4() per address: no branch on "no route" (see
+ * rt_nhop_byidx()).
  */
 static inline void
 rt_lookup4_burst(const struct rt_table *rt, const uint32_t *dst, struct nhop **out,
     unsigned n)
 {
-	_Atomic uint32_t *t24 = rt->rt_fib4.f_tbl24, *t8 = rt->rt_fib4.f_tbl8;
-	_Atomic(struct nhop *) *byidx = rt->rt_byidx;
-
-	for (unsigned i = 0; i < n; i++) {
-		uint32_t a = ntohl(dst[i]);
-		/* Consume (RT_CONSUME): as in fib4_lookup(). */
-		uint32_t e = atomic_load_explicit(&t24[a >> 8], RT_CONSUME);
-
-		if (__builtin_expect((e & FIB4_EXT) != 0, 0))
-			e = atomic_load_explicit(&t8[((e & FIB4_NHMASK) << 8) | (a & 0xff)],
-			    RT_CONSUME);
-		out[i] = (e & FIB4_NHMASK) == 0 ? NULL :
-		    atomic_load_explicit(&byidx[(e & FIB4_NHMASK) - 1], RT_CONSUME);
-	}
+	for (unsigned i = 0; i < n; i++)
+		out[i] = rt_lookup4(rt, dst[i]);
 }
 
 static inline struct nhop *
 rt_lookup6(const struct rt_table *rt, const uint8_t *dst)
 {
-	uint32_t idx = fib6_lookup(&rt->rt_fib6, dst);
-
-	/* Consume: pairs with the release publication in nh_get(). */
-	return idx == FIB6_NONE ? NULL : atomic_load_explicit(&rt->rt_byidx[idx], RT_CONSUME);
+	return rt_nhop_byidx(rt, fib6_lookup(&rt->rt_fib6, dst));
 }
 
 #endif /* SMPNET_NET_ROUTE_VAR_H */

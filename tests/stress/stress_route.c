@@ -7,10 +7,11 @@
  * random prefixes of every length chosen so that none of them is a longer (or equal)
  * match for any probe, so the right answer for every probe is the same throughout,
  * while churn prefixes still land all over the tree (glue nodes move, FIB groups are
- * created and collapsed).  Reader threads check every lookup (IPv4 FIB path, tree path
- * with a filter, IPv6 tree path); any wrong answer fails the test.  At the end the
- * table must hold exactly the routes the writer believes in, and teardown must free
- * every nexthop (rt_table_destroy asserts it).  Bounded in time and count; fixed seed.
+ * created and collapsed).  Reader threads check every lookup (IPv4 FIB path, its burst
+ * paths by pointer and by index, tree path with a filter, IPv6 tree path); any wrong
+ * answer fails the test.  At the end the table must hold exactly the routes the writer
+ * believes in, and teardown must free every nexthop (rt_table_destroy asserts it).
+ * Bounded in time and count; fixed seed.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -143,6 +144,28 @@ gw_of(const struct nhop *nh)
 	return nh == NULL ? -1 : nh->nh_spec.ns_gw[3];
 }
 
+/* IPv4 burst paths (pointers and indices) on 8 random probes: wrong answers. */
+static long
+reader_burst4(struct ctx *c, uint64_t *s)
+{
+	uint32_t d[8], idx[8];
+	struct nhop *out[8];
+	struct probe *p[8];
+	long err = 0;
+
+	for (int k = 0; k < 8; k++) {
+		p[k] = &c->probes[rng(s) % NPROBE];
+		memcpy(&d[k], p[k]->a, 4);
+	}
+	rt_lookup4_burst(c->rt, d, out, 8);
+	rt_lookup4_idx_burst(c->rt, d, idx, 8);
+	for (int k = 0; k < 8; k++) {
+		err += gw_of(out[k]) != p[k]->nh;
+		err += gw_of(rt_nhop_byidx(c->rt, idx[k])) != p[k]->nh;
+	}
+	return err;
+}
+
 static void *
 reader(void *arg)
 {
@@ -157,6 +180,8 @@ reader(void *arg)
 		err += gw_of(rt_lookup(c->rt, p->a)) != p->nh;
 		if (n % 4 == 0)
 			err += gw_of(rt_lookup_filter(c->rt, p->a, only_if2, NULL)) != p->nh_if2;
+		if (c->alen == 4 && n % 4 == 1)
+			err += reader_burst4(c, &s);
 		psz_read_exit();
 		n++;
 	}
