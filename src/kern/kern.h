@@ -22,6 +22,12 @@
 
 #define CACHE_LINE	64
 #define __cacheline_aligned	__attribute__((aligned(CACHE_LINE)))
+/*
+ * What different CPUs write must also keep CACHE_PAIR apart: the adjacent-line (spatial)
+ * prefetchers of current x86 cores move 64-byte lines in aligned 128-byte pairs.
+ */
+#define CACHE_PAIR	128
+#define __cachepair_aligned	__attribute__((aligned(CACHE_PAIR)))
 #define __predict_true(x)	__builtin_expect(!!(x), 1)
 #define __predict_false(x)	__builtin_expect(!!(x), 0)
 #ifndef container_of

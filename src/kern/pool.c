@@ -69,7 +69,7 @@ struct pool_mag {
 	struct pool_mag	*pm_all;
 	unsigned	 pm_n;			/* [c] objects in pm_objs (owner only) */
 	void		*pm_objs[POOL_MAGSIZE];	/* [c] */
-};
+} __cachepair_aligned;
 _Static_assert(POOL_MAGSIZE != 29 || sizeof(struct pool_mag) == 256,
     "magazine is 4 cache lines");
 
@@ -271,7 +271,13 @@ pool_slot_get(struct pool *p, struct pool_slot *s, bool shared)
 static struct pool_mag *
 pool_mag_alloc(struct pool *p)
 {
-	struct pool_mag *m = malloc(sizeof(*m));
+	/*
+	 * Line-pair aligned: every get and put writes its CPU's loaded magazine, so two
+	 * magazines loaded on different CPUs must not share a line or an adjacent-line pair
+	 * (plain malloc packs them 272 bytes apart, and mbuf traffic then bounces between
+	 * the cores on every allocation).
+	 */
+	struct pool_mag *m = aligned_alloc(CACHE_PAIR, sizeof(*m));
 
 	if (m == NULL)
 		return NULL;
