@@ -26,7 +26,7 @@
  * divides by the lookup threads' own CPU time (CLOCK_THREAD_CPUTIME_ID): the per-core
  * rate, less sensitive to other processes on a shared machine.  IPv4 lookups go in
  * bursts of 32 (a receive burst) of the same addresses for every implementation: smpnet with
- * rt_lookup4_idx_burst (nexthop indices, like rte_lpm's next-hop ids; network-order
+ * rt_lookup4_idx per address (nexthop indices, like rte_lpm's next-hop ids; network-order
  * input) and smpnet-nhop with rt_lookup4_burst (nexthop pointers), one psz read section
  * per burst; rte_lpm with rte_lpm_lookup per address (host-order input; its faster API
  * here, rte_lpm_lookup_bulk measured slower).  IPv6 lookups one at a time for both.
@@ -346,7 +346,7 @@ dpdk_up(void)
 /* ---- lookup loops -------------------------------------------------------------- */
 
 /*
- * smpnet: rt_lookup4_idx_burst, nexthop indices (like rte_lpm's next-hop ids);
+ * smpnet: rt_lookup4_idx per address, nexthop indices (like rte_lpm's next-hop ids);
  * smpnet-nhop: rt_lookup4_burst, nexthop pointers (one more load per address, what the
  * forwarding path uses); IPv4 lookup cases without a writer only.
  */
@@ -376,7 +376,6 @@ static uint64_t
 loop_smpnet4(struct run *r, size_t off, uint64_t *sink, int ptrs)
 {
 	const struct rt_table *rt = r->im->rt4;
-	uint32_t idx[BURST];
 	struct nhop *nh[BURST];
 	uint64_t n = 0, acc = 0;
 
@@ -385,13 +384,15 @@ loop_smpnet4(struct run *r, size_t off, uint64_t *sink, int ptrs)
 			const uint32_t *a = &r->a4n[(off + i) & (NADDR - 1)];
 
 			psz_read_enter();
-			if (ptrs)
+			if (ptrs) {
 				rt_lookup4_burst(rt, a, nh, BURST);
-			else
-				rt_lookup4_idx_burst(rt, a, idx, BURST);
+				for (int k = 0; k < BURST; k++)
+					acc += (uintptr_t)nh[k];
+			} else {
+				for (int k = 0; k < BURST; k++)
+					acc += rt_lookup4_idx(rt, a[k]);
+			}
 			psz_read_exit();
-			for (int k = 0; k < BURST; k++)
-				acc += ptrs ? (uintptr_t)nh[k] : idx[k];
 		}
 		off += CHUNK, n += CHUNK;
 	}
@@ -802,12 +803,13 @@ mismatch4_burst(const struct rt_table *rt, const uint32_t *a, const uint32_t *wa
 	rt_lookup4_idx_burst(rt, an, idx, BURST);
 	rt_lookup4_burst(rt, an, nh, BURST);
 	for (int k = 0; k < BURST; k++) {
-		*bad_idx += nh_id(rt_nhop_byidx(rt, idx[k])) != want[k];
+		*bad_idx += nh_id(rt_nhop_byidx(rt, idx[k])) != want[k] ||
+		    rt_lookup4_idx(rt, an[k]) != idx[k];
 		*bad_nh += nh_id(nh[k]) != want[k];
 	}
 }
 
-/* smpnet counts a disagreement of rt_lookup4 or of rt_lookup4_idx_burst. */
+/* smpnet counts a disagreement of rt_lookup4, rt_lookup4_idx or rt_lookup4_idx_burst. */
 static void
 mismatch4(const struct bench_opts *o, struct impls *im, const struct ref4 *ref,
     const uint32_t *addr, size_t n)

@@ -76,6 +76,7 @@ int rt_list(struct rt_table *rt, int (*fn)(const struct rt_info *ri, void *arg),
  *   rt_lookup4_burst: rt_lookup4 for n addresses (a receive burst) into out[].
  *   rt_lookup4_idx_burst: the same, giving nexthop indices (FIB4_NONE: no route), as
  *                     rte_lpm gives next-hop ids; rt_nhop_byidx() maps one to its nexthop.
+ *   rt_lookup4_idx:   one address's nexthop index (rte_lpm_lookup's counterpart).
  *   rt_lookup_filter: longest matching route whose nexthop filter accepts (e.g. only
  *                     routes through one interface), through the tree.
  */
@@ -86,6 +87,7 @@ static inline void rt_lookup4_burst(const struct rt_table *rt, const uint32_t *d
     struct nhop **out, unsigned n);
 static inline void rt_lookup4_idx_burst(const struct rt_table *rt, const uint32_t *dst,
     uint32_t *idx, unsigned n);
+static inline uint32_t rt_lookup4_idx(const struct rt_table *rt, uint32_t dst);
 static inline struct nhop *rt_nhop_byidx(const struct rt_table *rt, uint32_t idx);
 struct nhop *rt_lookup_filter(const struct rt_table *rt, const void *dst,
     bool (*filter)(const struct nhop *nh, void *arg), void *arg);

@@ -72,6 +72,13 @@ rt_lookup4_idx_burst(const struct rt_table *rt, const uint32_t *dst, uint32_t *i
 		idx[i] = fib4_lookup(&rt->rt_fib4, ntohl(dst[i]));
 }
 
+/* One address (network order): its nexthop index, FIB4_NONE if no route.  Reader context. */
+static inline uint32_t
+rt_lookup4_idx(const struct rt_table *rt, uint32_t dst)
+{
+	return fib4_lookup(&rt->rt_fib4, ntohl(dst));
+}
+
 /*
  * IPv4 fast path for a burst: out[i] = nexthop of dst[i] (network order) or NULL.
  * Reader context.  rt_lookup4() per address: no branch on "no route" (see

@@ -162,6 +162,7 @@ reader_burst4(struct ctx *c, uint64_t *s)
 	for (int k = 0; k < 8; k++) {
 		err += gw_of(out[k]) != p[k]->nh;
 		err += gw_of(rt_nhop_byidx(c->rt, idx[k])) != p[k]->nh;
+		err += gw_of(rt_nhop_byidx(c->rt, rt_lookup4_idx(c->rt, d[k]))) != p[k]->nh;
 	}
 	return err;
 }
