@@ -64,6 +64,7 @@ struct inpcb_members {
 struct inpcb_group {
 	struct cds_lfht_node	 g_node;	/* [R] node in the bound table */
 	struct inpcb_key	 g_key;		/* [I] */
+	struct inpcbtable	*g_table;	/* [I] */
 	struct kspin		 g_lock;
 	bool			 g_dead;	/* [L g_lock] removed from the table */
 	bool			 g_reuseport;	/* [L g_lock] every member has INP_REUSEPORT */
@@ -102,7 +103,22 @@ struct inpcbtable {
 	uint64_t		 t_seed;	/* [I] hash seed */
 	void			*t_cursor;	/* [I] per-CPU struct eph_cursor */
 	struct inpcb_portcount	*t_ports;	/* [I] 65536, indexed by host-order port */
+	/*
+	 * [a] Bumped after every change a lookup can see (conn insert/remove, group
+	 * insert/remove, a group's receivers republished), before anything it unlinked is
+	 * deferred for freeing: in_pcblookup_cached() trusts an answer only while this is
+	 * unchanged.  Release bump, acquire read.
+	 */
+	_Atomic uint64_t	 t_gen __cacheline_aligned;
 };
+
+/* A change lookups can see has been made visible (see t_gen). */
+static void
+table_changed(struct inpcbtable *t)
+{
+	/* release: pairs with the acquire load in in_pcblookup_cached() */
+	atomic_fetch_add_explicit(&t->t_gen, 1, memory_order_release);
+}
 
 /* ---- keys ---- */
 
@@ -202,6 +218,7 @@ group_publish(struct inpcb_group *g)
 	nm->im_n = n;
 	old = atomic_load_explicit(&g->g_recv, memory_order_relaxed);
 	psz_publish(&g->g_recv, nm);	/* release: pairs with psz_deref in lookups */
+	table_changed(g->g_table);
 	if (old != NULL)
 		psz_defer(&old->im_psz, members_free);
 	return 0;
@@ -252,6 +269,7 @@ group_new(struct inpcbtable *t, const struct inpcb_key *k, struct inpcb *inp, un
 		return NULL;
 	}
 	g->g_key = *k;
+	g->g_table = t;
 	g->g_reuseport = (opts & INP_REUSEPORT) != 0;
 	g->g_reuseaddr = (opts & INP_REUSEADDR) != 0;
 	kspin_enter(&g->g_lock);
@@ -315,6 +333,7 @@ group_join(struct inpcbtable *t, const struct inpcb_key *k, struct inpcb *inp,
 		    k, &g->g_node);
 		if (n == &g->g_node) {
 			psz_read_exit();
+			table_changed(t);
 			inp->inp_group = g;
 			return 0;
 		}
@@ -371,6 +390,7 @@ group_leave(struct inpcbtable *t, struct inpcb *inp)
 		psz_read_enter();
 		(void)cds_lfht_del(t->t_bound, &g->g_node);
 		psz_read_exit();
+		table_changed(t);
 	} else
 		(void)group_publish(g);
 	kspin_exit(&g->g_lock);
@@ -405,8 +425,9 @@ in_pcbtable_create(struct kern *k, uint16_t eph_lo, uint16_t eph_hi,
 	}
 	while (init < size_hint && init < (1ul << 22))
 		init <<= 1;
-	if ((t = calloc(1, sizeof(*t))) == NULL)
+	if ((t = aligned_alloc(CACHE_LINE, sizeof(*t))) == NULL)	/* t_gen's own line */
 		return NULL;
+	memset(t, 0, sizeof(*t));
 	t->t_kern = k;
 	t->t_eph_lo = eph_lo;
 	t->t_eph_hi = eph_hi;
@@ -598,6 +619,7 @@ conn_insert(struct inpcb *inp, const struct inpcb_key *k)
 		free(c);	/* never published */
 		return -EADDRINUSE;
 	}
+	table_changed(t);
 	inp->inp_conn = c;
 	inp->inp_key = *k;
 	/* release: pairs with the relaxed reads under g_lock (group_publish) via g_lock */
@@ -619,6 +641,7 @@ conn_remove(struct inpcb *inp)
 	psz_read_enter();
 	(void)cds_lfht_del(inp->inp_table->t_conn, &c->c_node);
 	psz_read_exit();
+	table_changed(inp->inp_table);
 	inp->inp_conn = NULL;
 	atomic_store_explicit(&inp->inp_connected, false, memory_order_release);
 	psz_defer(&c->c_psz, conn_free_rcu);
@@ -694,6 +717,34 @@ group_pick(struct inpcbtable *t, const struct inpcb_key *k, uint32_t flowhash)
 	if (g == NULL || (m = psz_deref(&g->g_recv)) == NULL || m->im_n == 0)
 		return NULL;
 	return m->im_m[m->im_n == 1 ? 0 : flowhash % m->im_n];
+}
+
+/*
+ * The cache holds the last 4-tuple looked up by its thread, the answer and t_gen as read
+ * before that lookup.  While t_gen is unchanged no change a lookup could see has been
+ * made visible since, so the answer stands; and the PCB is still allocated: whatever
+ * unlinks it bumps t_gen before deferring its free, so either this thread's acquire
+ * read sees the bump, or the free waits for this thread's read section.
+ */
+struct inpcb *
+in_pcblookup_cached(struct inpcbtable *t, struct inpcb_cache *c, int family,
+    const union inpcb_addr *laddr, uint16_t lport, const union inpcb_addr *faddr,
+    uint16_t fport, uint32_t flowhash)
+{
+	/* acquire: pairs with table_changed()'s release */
+	uint64_t gen = atomic_load_explicit(&t->t_gen, memory_order_acquire);
+	struct inpcb_key k;
+
+	KASSERT(psz_read_held());
+	key_bound(&k, family, laddr, lport);
+	k.ik_faddr = *faddr;
+	k.ik_fport = fport;
+	if (c->ic_inp != NULL && c->ic_gen == gen && memcmp(&c->ic_key, &k, sizeof(k)) == 0)
+		return c->ic_inp;
+	c->ic_inp = in_pcblookup(t, family, laddr, lport, faddr, fport, flowhash);
+	c->ic_gen = gen;
+	c->ic_key = k;
+	return c->ic_inp;
 }
 
 struct inpcb *

@@ -12,7 +12,9 @@
  *          receives, one member chosen by the packet's flow hash (so each CPU can have
  *          its own socket on the port and a flow always lands on the same one).
  * Lookup (in_pcblookup, lockless, inside a psz read section): exact 4-tuple, then the
- * group bound to (laddr, lport), then the wildcard group (ANY, lport).
+ * group bound to (laddr, lport), then the wildcard group (ANY, lport).  A table
+ * generation (t_gen), bumped after every change a lookup can see, lets a thread keep its
+ * last answer (in_pcblookup_cached, used by lazy receive's early demultiplexer).
  *
  * Writers take no table-wide lock.  cds_lfht_add_unique() makes group creation atomic
  * (the port is taken by whoever inserts first); a group's membership changes under the
@@ -140,6 +142,22 @@ void in_pcbdetach(struct inpcb *inp);
  */
 struct inpcb *in_pcblookup(struct inpcbtable *t, int family, const union inpcb_addr *laddr,
     uint16_t lport, const union inpcb_addr *faddr, uint16_t fport, uint32_t flowhash);
+
+/*
+ * A one-entry lookup cache, owned by one thread at a time (a CPU thread's per-CPU slot):
+ * the last 4-tuple, its answer and the table generation it was found under.  Zeroed =
+ * empty.  in_pcblookup_cached() answers a repeat of that 4-tuple from it while the table
+ * has not changed since (a receive burst of one flow costs one lookup), else looks up
+ * and refills it.  Same contract as in_pcblookup(); also safe across read sections.
+ */
+struct inpcb_cache {
+	uint64_t		 ic_gen;	/* [c] table generation when ic_inp was found */
+	struct inpcb		*ic_inp;	/* [c] NULL: empty */
+	struct inpcb_key	 ic_key;	/* [c] */
+};
+struct inpcb *in_pcblookup_cached(struct inpcbtable *t, struct inpcb_cache *c, int family,
+    const union inpcb_addr *laddr, uint16_t lport, const union inpcb_addr *faddr,
+    uint16_t fport, uint32_t flowhash);
 
 /*
  * Call fn for every unconnected member of the groups bound to (laddr, lport) and

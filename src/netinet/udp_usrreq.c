@@ -60,6 +60,7 @@
 
 struct udp_pcpu {
 	_Atomic uint64_t	 c[UDPS_NCOUNTERS];	/* [c] or [a] foreign slot */
+	struct inpcb_cache	 early;		/* [c] early demux's last PCB (CPU slots only) */
 };
 
 struct udp_state {
@@ -315,6 +316,24 @@ udp_lazy(const struct udp_state *us)
 	return smpnet_lazy(us->us_stack);
 }
 
+/*
+ * The early demultiplexer's PCB lookup: on a CPU thread through that CPU's one-entry
+ * cache (the frames of a receive burst mostly share a flow), elsewhere directly.
+ */
+static struct inpcb *
+udp_early_lookup(struct udp_state *us, const union inpcb_addr *la, uint16_t lport,
+    const union inpcb_addr *fa, uint16_t fport, uint32_t flowhash)
+{
+	struct kern *k = us->us_kern;
+	int ncpu = kern_ncpu(k), slot = kcpu_slot(k, ncpu);
+	struct udp_pcpu *p = pcpu_at(us->us_pcpu, sizeof(*p), slot);
+
+	if (slot == ncpu)
+		return in_pcblookup(us->us_table, AF_INET, la, lport, fa, fport, flowhash);
+	return in_pcblookup_cached(us->us_table, &p->early, AF_INET, la, lport, fa, fport,
+	    flowhash);
+}
+
 bool
 udp_early_demux(struct udp_state *us, struct mbuf *m, int lhlen)
 {
@@ -332,7 +351,7 @@ udp_early_demux(struct udp_state *us, struct mbuf *m, int lhlen)
 	fa = inpcb_addr_v4(a);
 	memcpy(&sport, ip + 20, 2);
 	memcpy(&dport, ip + 22, 2);
-	inp = in_pcblookup(us->us_table, AF_INET, &la, dport, &fa, sport, m->m_pkthdr.flowid);
+	inp = udp_early_lookup(us, &la, dport, &fa, sport, m->m_pkthdr.flowid);
 	if (inp == NULL)
 		return false;
 	so = inp->inp_owner;

@@ -101,6 +101,55 @@ test_precedence(void **state)
 	in_pcbtable_destroy(t);
 }
 
+/* A cached lookup of the same 4-tuple, through one cache. */
+static struct inpcb *
+look_cached(struct inpcbtable *t, struct inpcb_cache *c, const char *l, uint16_t lp,
+    const char *f, uint16_t fp)
+{
+	union inpcb_addr la = A(l), fa = A(f);
+	struct inpcb *r;
+
+	psz_read_enter();
+	r = in_pcblookup_cached(t, c, AF_INET, &la, htons(lp), &fa, htons(fp), 0);
+	psz_read_exit();
+	return r;
+}
+
+/* The cache answers what a plain lookup answers after every kind of change. */
+static void
+test_cached(void **state)
+{
+	struct inpcbtable *t = in_pcbtable_create(K, 49152, 65535, 16);
+	struct inpcb_cache c;
+	int o1, o2, o3;
+	const char *l = "192.0.2.1", *f = "198.51.100.7";
+
+	memset(&c, 0, sizeof(c));
+	assert_null(look_cached(t, &c, l, 53, f, 1));
+	struct inpcb *wild = bound(t, NULL, 53, INP_REUSEADDR, &o1);
+	assert_ptr_equal(look_cached(t, &c, l, 53, f, 1), wild);	/* group insert */
+	assert_ptr_equal(look_cached(t, &c, l, 53, f, 1), wild);	/* a hit */
+	assert_ptr_equal(c.ic_inp, wild);
+	struct inpcb *spec = bound(t, l, 53, INP_REUSEADDR | INP_REUSEPORT, &o2);
+	assert_ptr_equal(look_cached(t, &c, l, 53, f, 1), spec);	/* a closer group */
+	struct inpcb *conn = bound(t, l, 53, INP_REUSEADDR | INP_REUSEPORT, &o3);
+	assert_ptr_equal(look_cached(t, &c, l, 53, f, 1), look(t, l, 53, f, 1, 0));
+	union inpcb_addr la = A(l), fa = A(f);
+	assert_int_equal(in_pcbconnect(conn, &la, &fa, htons(1)), 0);
+	assert_ptr_equal(look_cached(t, &c, l, 53, f, 1), conn);	/* conn insert */
+	assert_ptr_equal(look_cached(t, &c, l, 53, f, 2), spec);	/* another tuple */
+	assert_ptr_equal(look_cached(t, &c, l, 53, f, 1), conn);
+	in_pcbdisconnect(conn);
+	assert_ptr_equal(look_cached(t, &c, l, 53, f, 1), look(t, l, 53, f, 1, 0));
+	in_pcbdetach(conn);
+	assert_ptr_equal(look_cached(t, &c, l, 53, f, 1), spec);	/* members republished */
+	in_pcbdetach(spec);
+	assert_ptr_equal(look_cached(t, &c, l, 53, f, 1), wild);	/* group removed */
+	in_pcbdetach(wild);
+	assert_null(look_cached(t, &c, l, 53, f, 1));
+	in_pcbtable_destroy(t);
+}
+
 static void
 test_conflicts(void **state)
 {
@@ -329,6 +378,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_cached),
 		cmocka_unit_test(test_conflicts),
 		cmocka_unit_test(test_bind_rules),
 		cmocka_unit_test(test_reuseport),
