@@ -289,22 +289,6 @@ lfq_push_head(struct lfq *q, void *item)
 }
 
 static inline void
-lfq_push_tail(struct lfq *q, void *item)
-{
-	struct lfq_link *n = lfq_link_of(q, item);
-	struct lfq_snap s;
-
-	atomic_store_explicit(&n->ql_next, NULL, memory_order_relaxed);
-	lfq_snapshot(q, &s);
-	while (!lfq_anchor_cas(q, &s, s.head != NULL ? s.head : n, n, s.tag + 1))
-		continue;	/* s was refreshed by the failed CAS */
-	/* Close the pending link (I2 in lfq.c).  Release pairs with the acquire load of
-	 * the link in lfq_pop / lfq_batch_next. */
-	if (s.tail != NULL)
-		atomic_store_explicit(&s.tail->ql_next, n, memory_order_release);
-}
-
-static inline void
 lfq_push_tail_chain(struct lfq *q, void *first, void *last)
 {
 	struct lfq_link *f = lfq_link_of(q, first), *l = lfq_link_of(q, last);
@@ -320,6 +304,13 @@ lfq_push_tail_chain(struct lfq *q, void *first, void *last)
 	 * the link in lfq_pop / lfq_batch_next. */
 	if (s.tail != NULL)
 		atomic_store_explicit(&s.tail->ql_next, f, memory_order_release);
+}
+
+/* One item: a chain of one. */
+static inline void
+lfq_push_tail(struct lfq *q, void *item)
+{
+	lfq_push_tail_chain(q, item, item);
 }
 
 static inline void

@@ -114,6 +114,8 @@ rt_table_create(struct kern *k, int af)
 		rc = af == AF_INET ? fib4_init(&rt->rt_fib4, 0) : fib6_init(&rt->rt_fib6, 0);
 	if (rc == 0 && (rt->rt_nt = nh_table_create(k, af, 0)) == NULL)
 		rc = -errno;
+	if (rc == 0 && (rc = kmutex_init(&rt->rt_lock, k, &rt_table_class)) != 0)
+		nh_table_destroy(rt->rt_nt);
 	if (rc != 0) {
 		fib4_fini(&rt->rt_fib4);
 		fib6_fini(&rt->rt_fib6);
@@ -123,15 +125,6 @@ rt_table_create(struct kern *k, int af)
 		return NULL;
 	}
 	rt->rt_byidx1 = rt->rt_nt->nt_byidx0;
-	if ((rc = kmutex_init(&rt->rt_lock, k, &rt_table_class)) != 0) {
-		nh_table_destroy(rt->rt_nt);
-		fib4_fini(&rt->rt_fib4);
-		fib6_fini(&rt->rt_fib6);
-		ptree_fini(&rt->rt_tree);
-		free(rt);
-		errno = -rc;
-		return NULL;
-	}
 	return rt;
 }
 

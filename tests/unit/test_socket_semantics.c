@@ -169,8 +169,7 @@ test_sndbuf(void **state)
 {
 	struct pair *p = *state;
 	struct smpnet_socket *rx = udp_sock(p->b, NULL, 7101), *tx = udp_sock(p->a, NULL, 0);
-	static char big[4096];
-	char buf[4096];
+	char big[4096] = { 0 }, buf[4096];
 	struct timeval tv = { .tv_sec = 2, .tv_usec = 500000 }, got;
 	socklen_t gl = sizeof(got);
 
@@ -202,7 +201,8 @@ recv_ctl(struct smpnet_socket *so, char *buf, size_t len, void *ctl, size_t ctll
     struct msghdr *out)
 {
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	static struct sockaddr_in from;
+	struct sockaddr_in from;
+	ssize_t n;
 
 	memset(out, 0, sizeof(*out));
 	out->msg_name = &from;
@@ -211,7 +211,10 @@ recv_ctl(struct smpnet_socket *so, char *buf, size_t len, void *ctl, size_t ctll
 	out->msg_iovlen = 1;
 	out->msg_control = ctl;
 	out->msg_controllen = ctllen;
-	return smpnet_recvmsg(so, out, 0);
+	n = smpnet_recvmsg(so, out, 0);
+	out->msg_name = NULL;	/* both pointed into this frame */
+	out->msg_iov = NULL;
+	return n;
 }
 
 static const struct cmsghdr *

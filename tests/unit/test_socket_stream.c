@@ -38,6 +38,7 @@ struct lo_state {
 };
 
 struct lo_pcb {
+	struct lo_state	*state;		/* the protocol's state (pr_attach's pstate) */
 	struct socket	*peer;
 	uint16_t	 port;		/* host order */
 	bool		 server;
@@ -54,14 +55,12 @@ lo_attach(struct socket *so, void *pstate)
 {
 	struct lo_pcb *p = calloc(1, sizeof(*p));
 
-	(void)pstate;
 	if (p == NULL)
 		return -ENOMEM;
+	p->state = pstate;
 	so->so_pcb = p;
 	return 0;
 }
-
-static struct lo_state *lo_global_state;	/* test-only protocol state */
 
 static void
 lo_detach(struct socket *so)
@@ -74,8 +73,8 @@ lo_detach(struct socket *so)
 		so_set_state(p->peer, SS_CANTRCVMORE, 0);	/* end of file */
 		kmutex_exit(&p->peer->so_lock);
 	}
-	if (p->port != 0 && lo_global_state->listener[p->port] == so)
-		lo_global_state->listener[p->port] = NULL;
+	if (p->port != 0 && p->state->listener[p->port] == so)
+		p->state->listener[p->port] = NULL;
 	free(p);
 }
 
@@ -97,14 +96,15 @@ lo_bind(struct socket *so, const struct sockaddr *sa, socklen_t len)
 static int
 lo_listen(struct socket *so, int backlog)
 {
+	struct lo_state *ls = lo_pcb(so)->state;
 	uint16_t port = lo_pcb(so)->port;
 
 	(void)backlog;
 	if (port == 0)
 		return -EDESTADDRREQ;
-	if (lo_global_state->listener[port] != NULL && lo_global_state->listener[port] != so)
+	if (ls->listener[port] != NULL && ls->listener[port] != so)
 		return -EADDRINUSE;
-	lo_global_state->listener[port] = so;
+	ls->listener[port] = so;
 	return 0;
 }
 
@@ -112,14 +112,15 @@ static int
 lo_connect(struct socket *so, const struct sockaddr *sa, socklen_t len)
 {
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)sa;
+	struct lo_state *ls = lo_pcb(so)->state;
 	struct socket *head, *n;
 	int r;
 
 	if (len < (socklen_t)sizeof(*sin) || ntohs(sin->sin_port) >= LO_PORTS)
 		return -EINVAL;
-	if ((head = lo_global_state->listener[ntohs(sin->sin_port)]) == NULL)
+	if ((head = ls->listener[ntohs(sin->sin_port)]) == NULL)
 		return -ECONNREFUSED;
-	n = (struct socket *)(void *)smpnet_socket(lo_global_state->st, AF_INET, SOCK_STREAM,
+	n = (struct socket *)(void *)smpnet_socket(ls->st, AF_INET, SOCK_STREAM,
 	    LO_PROTO);
 	if (n == NULL)
 		return -errno;
@@ -203,7 +204,6 @@ setup(void **state)
 	ls->st = smpnet_create(&c);
 	assert_non_null(ls->st);
 	assert_int_equal(smpnet_proto_register(ls->st, &lo_stream, ls), 0);
-	lo_global_state = ls;
 	*state = ls;
 	return 0;
 }
@@ -304,7 +304,7 @@ test_stream_limit(void **state)
 	struct lo_state *ls = *state;
 	struct smpnet_socket *l = lo_sock(ls), *c = lo_sock(ls), *s;
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(10) };
-	static char big[3000], out[3000];
+	char big[3000] = { 0 }, out[3000];
 	int small = 2048;
 	ssize_t n, got = 0;
 
