@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "bench_topo.h"
 #include "bench_bgp.h"
 #include "dev/wire.h"
 #include "kern/kern.h"
@@ -41,7 +42,6 @@
 #include "net/vnet.h"
 #include "netinet/inet.h"
 
-#define IP4(a, b, c, d)	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 #define BF_WINDOW	512		/* datagrams in flight A -> B */
 #define BF_STALL_NS	2000000		/* no delivery for 2 ms: write the in-flight off */
 #define BF_NSEND	2		/* sender threads */
@@ -73,38 +73,14 @@ bf_sink(struct ifnet *ifp, struct mbuf *m, void *arg)
 	m_freem(m);
 }
 
-static struct vnet *
-bf_vnet(struct kern *k)
-{
-	struct vnet *v = vnet_create(k, NULL);
-
-	if (v != NULL && vnet_domain_attach(v, &inet_domain) < 0) {
-		vnet_destroy(v);
-		return NULL;
-	}
-	return v;
-}
-
 static int
 bf_wires(struct bf_net *n)
 {
-	struct wire_config wc = { .nports = 2, .nqueues = 2, .ring_size = 4096 };
-	struct ifnet *a0, *r0, *r1, *b0;
+	int err = bench_inet_chain(n->k, n->a, n->r, n->b, &n->w1, &n->w2);
 
-	if ((n->w1 = wire_create(n->k, &wc)) == NULL || (n->w2 = wire_create(n->k, &wc)) == NULL)
-		return -ENOMEM;
-	a0 = wire_port_attach(n->w1, 0, n->a, "a0", NULL);
-	r0 = wire_port_attach(n->w1, 1, n->r, "r0", NULL);
-	r1 = wire_port_attach(n->w2, 0, n->r, "r1", NULL);
-	b0 = wire_port_attach(n->w2, 1, n->b, "b0", NULL);
-	if (!a0 || !r0 || !r1 || !b0)
-		return -ENOMEM;
-	if (in_addr_add(a0, IP4(192, 0, 2, 1), 24) || in_addr_add(r0, IP4(192, 0, 2, 2), 24) ||
-	    in_addr_add(r1, IP4(198, 51, 100, 1), 24) ||
-	    in_addr_add(b0, IP4(198, 51, 100, 2), 24) ||
-	    in_route_add(n->a, 0, 0, IP4(192, 0, 2, 2), NULL))
-		return -EINVAL;
-	if (vnet_setting_set(n->r, "net.inet.ip.forwarding", 1))
+	if (err != 0)
+		return err;
+	if (in_route_add(n->a, 0, 0, IP4(192, 0, 2, 2), NULL))
 		return -EINVAL;
 	return dispatch_ether_register(n->b, 0x0800, bf_sink, n);
 }
@@ -143,9 +119,9 @@ bf_init(struct bf_net *n, int ncpu, bool giant, const struct bgp_pfx4 *p, size_t
 	n->dst = dst;
 	if ((n->k = kern_create(&kc)) == NULL)
 		return -errno;
-	n->a = bf_vnet(n->k);
-	n->r = bf_vnet(n->k);
-	n->b = bf_vnet(n->k);
+	n->a = bench_inet_vnet(n->k);
+	n->r = bench_inet_vnet(n->k);
+	n->b = bench_inet_vnet(n->k);
 	if (!n->a || !n->r || !n->b || bf_wires(n) != 0) {
 		bf_fini(n);
 		return -ENOMEM;

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "bench_topo.h"
 #include "dev/wire.h"
 #include "kern/kern.h"
 #include "mbuf/mbuf.h"
@@ -28,7 +29,6 @@
 #include "net/vnet.h"
 #include "netinet/inet.h"
 
-#define IP4(a, b, c, d)	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 #define BI_WINDOW	256	/* datagrams a sender may be ahead of C's deliveries */
 
 struct bi_net {
@@ -49,39 +49,15 @@ bi_count(struct ifnet *ifp, struct mbuf *m, int off, void *arg)
 	m_freem(m);
 }
 
-static struct vnet *
-bi_vnet(struct kern *k)
-{
-	struct vnet *v = vnet_create(k, NULL);
-
-	if (v != NULL && vnet_domain_attach(v, &inet_domain) < 0) {
-		vnet_destroy(v);
-		return NULL;
-	}
-	return v;
-}
-
 static int
 bi_addrs(struct bi_net *n)
 {
-	struct wire_config wc = { .nports = 2, .nqueues = 2, .ring_size = 4096 };
-	struct ifnet *a0, *b0, *b1, *c0;
+	int err = bench_inet_chain(n->k, n->a, n->b, n->c, &n->w1, &n->w2);
 
-	if ((n->w1 = wire_create(n->k, &wc)) == NULL || (n->w2 = wire_create(n->k, &wc)) == NULL)
-		return -ENOMEM;
-	a0 = wire_port_attach(n->w1, 0, n->a, "a0", NULL);
-	b0 = wire_port_attach(n->w1, 1, n->b, "b0", NULL);
-	b1 = wire_port_attach(n->w2, 0, n->b, "b1", NULL);
-	c0 = wire_port_attach(n->w2, 1, n->c, "c0", NULL);
-	if (!a0 || !b0 || !b1 || !c0)
-		return -ENOMEM;
-	if (in_addr_add(a0, IP4(192, 0, 2, 1), 24) || in_addr_add(b0, IP4(192, 0, 2, 2), 24) ||
-	    in_addr_add(b1, IP4(198, 51, 100, 1), 24) ||
-	    in_addr_add(c0, IP4(198, 51, 100, 2), 24) ||
-	    in_route_add(n->a, IP4(198, 51, 100, 0), 24, IP4(192, 0, 2, 2), NULL) ||
+	if (err != 0)
+		return err;
+	if (in_route_add(n->a, IP4(198, 51, 100, 0), 24, IP4(192, 0, 2, 2), NULL) ||
 	    in_route_add(n->c, IP4(192, 0, 2, 0), 24, IP4(198, 51, 100, 1), NULL))
-		return -EINVAL;
-	if (vnet_setting_set(n->b, "net.inet.ip.forwarding", 1))
 		return -EINVAL;
 	return dispatch_ipproto_register(n->c, DISPATCH_INET, 17, bi_count, n);
 }
@@ -108,9 +84,9 @@ bi_init(struct bi_net *n, bool giant)
 	memset(n, 0, sizeof(*n));
 	if ((n->k = kern_create(&kc)) == NULL)
 		return -errno;
-	n->a = bi_vnet(n->k);
-	n->b = bi_vnet(n->k);
-	n->c = bi_vnet(n->k);
+	n->a = bench_inet_vnet(n->k);
+	n->b = bench_inet_vnet(n->k);
+	n->c = bench_inet_vnet(n->k);
 	if (!n->a || !n->b || !n->c || bi_addrs(n) != 0) {
 		bi_fini(n);
 		return -ENOMEM;

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "bench_topo.h"
 #include "dev/wire.h"
 #include "kern/kern.h"
 #include "mbuf/mbuf.h"
@@ -28,7 +29,6 @@
 #include "netinet/icmp.h"
 #include "netinet/inet.h"
 
-#define IP4(a, b, c, d)	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 #define BP_ECHOREPLY	0		/* ICMP type: echo reply */
 #define BP_ID		0x5a5a
 #define BP_SAMPLES	20000
@@ -57,18 +57,6 @@ bp_reply(struct ifnet *ifp, const struct mbuf *m, int hlen, void *arg)
 		return;
 	/* release: pairs with bp_wait's acquire load (nothing else is published) */
 	atomic_store_explicit(&n->got, (uint32_t)(h[6] << 8 | h[7]) + 1, memory_order_release);
-}
-
-static struct vnet *
-bp_vnet(struct kern *k)
-{
-	struct vnet *v = vnet_create(k, NULL);
-
-	if (v != NULL && vnet_domain_attach(v, &inet_domain) < 0) {
-		vnet_destroy(v);
-		return NULL;
-	}
-	return v;
 }
 
 static void
@@ -106,8 +94,8 @@ bp_init(struct bp_net *n, int ncpu, bool giant)
 	memset(n, 0, sizeof(*n));
 	if ((n->k = kern_create(&kc)) == NULL)
 		return -errno;
-	n->a = bp_vnet(n->k);
-	n->b = bp_vnet(n->k);
+	n->a = bench_inet_vnet(n->k);
+	n->b = bench_inet_vnet(n->k);
 	if (!n->a || !n->b || bp_setup(n) != 0) {
 		bp_fini(n);
 		return -ENOMEM;
