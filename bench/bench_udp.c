@@ -293,7 +293,7 @@ static int
 bench_udp_run(const struct bench_opts *opts)
 {
 	static const char *const impls[2] = { "smpnet", "smpnet-giant" };
-	static double s[2][2][1000], pc[2][2][1000], up[2][1000];
+	double s[2][2][1000], pc[2][2][1000], up[2][1000];
 	int n = opts->repeat < 1000 ? opts->repeat : 1000;
 	bool want[2] = { bench_want(opts, "echo-1cpu"), bench_want(opts, "echo-2cpu") };
 	char bcase[32];
