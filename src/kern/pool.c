@@ -2,13 +2,20 @@
  * pool.c - object pools: per-CPU magazines over a mutex-protected depot.
  *
  * Design (Bonwick and Adams, "Magazines and Vmem", USENIX 2001):
- *  - A magazine is an array of up to POOL_MAGSIZE object pointers.  Each slot holds a
+ *  - A magazine is an array of up to p_magsize object pointers.  Each slot holds a
  *    "loaded" and a "previous" magazine.  pool_get() pops from loaded; if it is empty and
  *    prev is not, the two are swapped; otherwise a full magazine comes from the depot
  *    (the empty prev goes back to the depot's empty list).  pool_put() is the mirror.
  *    Invariant: prev is NULL, empty or full, never partly filled; so a slot holds
- *    between 0 and 2 * POOL_MAGSIZE objects, and after a depot exchange it can serve
- *    POOL_MAGSIZE gets or puts before it touches the depot again.
+ *    between 0 and 2 * p_magsize objects, and after a depot exchange it can serve
+ *    p_magsize gets or puts before it touches the depot again.
+ *  - Magazine size: 29 objects (a 256-byte magazine), or 125 (1 KiB) with POOL_LARGEMAG.
+ *    A slot absorbs swings of up to 2 * p_magsize between a CPU's gets and puts; a
+ *    larger swing sends magazines through the depot, which is shared, so objects
+ *    last written on one CPU come back on another and each of their lines moves
+ *    between the caches.  The mbuf pools ask for large magazines: one CPU keeps a few
+ *    hundred packets in flight, and with 29-object magazines about a third of the
+ *    UDP bench's mbufs changed CPU through the depot (docs/perf.md).
  *  - The depot (the shared layer) holds two lockless LIFOs of magazines, full and empty
  *    (lfs, src/lib/lfs.h: push and pop, so the most recently used magazine, whose
  *    lines are warmest, goes out first).  Slots refill from the full list and spill to
@@ -39,6 +46,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +63,9 @@
 
 #ifndef POOL_MAGSIZE		/* tests/stress builds a 2-object variant */
 #define POOL_MAGSIZE	29	/* a magazine is 256 bytes */
+#define POOL_MAGSIZE_LARGE 125	/* 1 KiB */
+#else
+#define POOL_MAGSIZE_LARGE POOL_MAGSIZE
 #endif
 #define POOL_CHUNK	65536	/* bytes carved per backing allocation (or one object) */
 #define POOL_NAMELEN	32
@@ -68,10 +79,11 @@ struct pool_mag {
 	 */
 	struct pool_mag	*pm_all;
 	unsigned	 pm_n;			/* [c] objects in pm_objs (owner only) */
-	void		*pm_objs[POOL_MAGSIZE];	/* [c] */
+	void		*pm_objs[];		/* [c] p_magsize slots */
 } __cachepair_aligned;
-_Static_assert(POOL_MAGSIZE != 29 || sizeof(struct pool_mag) == 256,
-    "magazine is 4 cache lines");
+_Static_assert(offsetof(struct pool_mag, pm_objs) + 29 * sizeof(void *) == 256 &&
+    offsetof(struct pool_mag, pm_objs) + 125 * sizeof(void *) == 1024,
+    "magazines fill whole line pairs");
 
 struct pool_chunk {
 	struct pool_chunk *pc_next;		/* [W depot] */
@@ -109,6 +121,7 @@ struct pool {
 	size_t		 p_align;		/* [I] */
 	unsigned	 p_max;			/* [I] 0 = no limit */
 	unsigned	 p_flags;		/* [I] POOL_* */
+	unsigned	 p_magsize;		/* [I] objects per magazine */
 	int		 p_ncpu;		/* [I] CPU slots (0 without owner) */
 	const struct kern *p_owner;		/* [I] */
 	struct pool_depot p_depot;
@@ -277,8 +290,10 @@ pool_mag_alloc(struct pool *p)
 	 * (plain malloc packs them 272 bytes apart, and mbuf traffic then bounces between
 	 * the cores on every allocation).
 	 */
-	struct pool_mag *m = aligned_alloc(CACHE_PAIR, sizeof(*m));
+	size_t sz = offsetof(struct pool_mag, pm_objs) + p->p_magsize * sizeof(void *);
+	struct pool_mag *m;
 
+	m = aligned_alloc(CACHE_PAIR, (sz + CACHE_PAIR - 1) & ~(size_t)(CACHE_PAIR - 1));
 	if (m == NULL)
 		return NULL;
 	pthread_mutex_lock(&p->p_depot.pd_lock);
@@ -309,7 +324,7 @@ pool_slot_drain(struct pool *p, struct pool_slot *s, bool shared)
 static void
 pool_slot_put(struct pool *p, struct pool_slot *s, bool shared, void *obj)
 {
-	if (s->ps_loaded != NULL && s->ps_loaded->pm_n < POOL_MAGSIZE) {
+	if (s->ps_loaded != NULL && s->ps_loaded->pm_n < p->p_magsize) {
 		pool_mag_push(p, s->ps_loaded, obj);
 		return;
 	}
@@ -405,7 +420,7 @@ pool_create_flags(const char *name, size_t size, size_t align, unsigned maxitems
 	struct pool *p;
 	int nslots;
 
-	if (!pool_args_ok(size, align, ncpu, owner) || (flags & ~POOL_NOCACHE) != 0) {
+	if (!pool_args_ok(size, align, ncpu, owner) || (flags & ~(POOL_NOCACHE | POOL_LARGEMAG)) != 0) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -421,6 +436,7 @@ pool_create_flags(const char *name, size_t size, size_t align, unsigned maxitems
 	p->p_stride = (size + p->p_align - 1) & ~(p->p_align - 1);
 	p->p_max = maxitems;
 	p->p_flags = flags;
+	p->p_magsize = (flags & POOL_LARGEMAG) ? POOL_MAGSIZE_LARGE : POOL_MAGSIZE;
 	p->p_ncpu = owner != NULL ? ncpu : 0;
 	p->p_owner = owner;
 	pthread_mutex_init(&p->p_depot.pd_lock, NULL);

@@ -29,6 +29,7 @@ struct pool;
 
 /* pool_create flags */
 #define POOL_NOCACHE	0x1u	/* no per-CPU magazines: every get/put takes the depot */
+#define POOL_LARGEMAG	0x2u	/* 125-object magazines instead of 29 (see pool.c) */
 
 struct pool_stats {
 	uint64_t	gets;		/* successful pool_get() calls */
@@ -46,7 +47,7 @@ struct pool_stats {
  * Create a pool of objects of size bytes aligned to align (a power of two, 0 for the
  * default of 16), at most maxitems objects alive at once (0: no limit).  ncpu and owner
  * choose the slots (see above; ncpu in 1..KERN_MAXCPU with an owner, ignored without).
- * flags: POOL_NOCACHE or 0.  name is copied.  Returns NULL with errno EINVAL (bad size,
+ * flags: POOL_NOCACHE, POOL_LARGEMAG or 0.  name is copied.  Returns NULL with errno EINVAL (bad size,
  * align or ncpu) or ENOMEM.  May block (allocates).
  */
 struct pool *pool_create_flags(const char *name, size_t size, size_t align,

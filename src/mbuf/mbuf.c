@@ -50,10 +50,11 @@ mbuf_pools_create(const struct mbuf_pools_config *cfg)
 	if ((mp = calloc(1, sizeof(*mp))) == NULL)
 		return NULL;
 	mp->mp_jsize = js;
+	/* Large magazines: a CPU's packets in flight stay in its own cache (pool.c). */
 	mp->mp_mbuf = pool_create_flags("mbuf", MSIZE, CACHE_LINE, cfg->max_mbufs,
-	    cfg->ncpu, cfg->owner, cfg->pool_flags);
+	    cfg->ncpu, cfg->owner, cfg->pool_flags | POOL_LARGEMAG);
 	mp->mp_cl = pool_create_flags("mcl", sizeof(struct mcluster) + MCLBYTES, CACHE_LINE,
-	    cfg->max_clusters, cfg->ncpu, cfg->owner, cfg->pool_flags);
+	    cfg->max_clusters, cfg->ncpu, cfg->owner, cfg->pool_flags | POOL_LARGEMAG);
 	mp->mp_jcl = pool_create_flags("mjcl", sizeof(struct mcluster) + js, CACHE_LINE,
 	    cfg->max_jumbo, cfg->ncpu, cfg->owner, cfg->pool_flags);
 	if (mp->mp_mbuf == NULL || mp->mp_cl == NULL || mp->mp_jcl == NULL) {

@@ -1,7 +1,8 @@
 /*
  * test_pool.c - object pools: distinct aligned objects, exhaustion (NULL, counted),
  * -EBUSY teardown with objects out, teardown after every object came back (per-CPU
- * slots, the shared slot, depot exchanges and POOL_NOCACHE), bad arguments.
+ * slots, the shared slot, depot exchanges and POOL_NOCACHE), large magazines keeping a
+ * CPU's swing out of the depot, bad arguments.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -116,6 +117,43 @@ test_nocache(void **state)
 	assert_int_equal(pool_destroy(p), 0);
 }
 
+/*
+ * Depot magazine traffic of a pool whose CPU 0 swings 200 times between 200 objects out
+ * and none (after one warm-up swing).
+ */
+static uint64_t
+swing_depot_traffic(unsigned flags)
+{
+	struct kshim ks = { 0 };
+	struct pool *p = pool_create_flags("t", 64, 64, 0, 2, kshim_kern(&ks), flags);
+	struct pool_stats st0, st;
+	static void *objs[200];
+
+	assert_non_null(p);
+	kshim_become_cpu(&ks, 0);
+	for (int round = 0; round < 201; round++) {
+		if (round == 1)
+			pool_stats(p, &st0);
+		for (int i = 0; i < 200; i++)
+			assert_non_null(objs[i] = pool_get(p));
+		for (int i = 0; i < 200; i++)
+			pool_put(p, objs[i]);
+	}
+	pool_stats(p, &st);
+	kshim_become_cpu(&ks, -1);
+	assert_int_equal(pool_destroy(p), 0);
+	return (st.depot_gets - st0.depot_gets) + (st.depot_puts - st0.depot_puts);
+}
+
+/* Large magazines absorb a swing of 200 on one CPU; 29-object ones exchange with the depot. */
+static void
+test_large_magazines(void **state)
+{
+	(void)state;
+	assert_int_equal(swing_depot_traffic(POOL_LARGEMAG), 0);
+	assert_true(swing_depot_traffic(0) >= 200 * 2);
+}
+
 static void
 test_exhaustion(void **state)
 {
@@ -189,6 +227,7 @@ main(void)
 		cmocka_unit_test(test_shared_slot),
 		cmocka_unit_test(test_percpu_slots),
 		cmocka_unit_test(test_nocache),
+		cmocka_unit_test(test_large_magazines),
 		cmocka_unit_test(test_exhaustion),
 		cmocka_unit_test(test_large_objects),
 		cmocka_unit_test(test_bad_args),
