@@ -52,7 +52,7 @@
  * there it is a seq_cst read-modify-write of one shared word: TSan orders every pair of
  * such barriers, and on the hardware it is a full barrier too.
  */
-#ifdef KERN_TSAN
+#if defined(KERN_TSAN) && !defined(SMPNET_LINETRACE)	/* linetrace: see tools/linetrace */
 extern _Atomic unsigned long kern_tsan_membar;
 #define membar_sync() \
 	((void)atomic_fetch_add_explicit(&kern_tsan_membar, 0, memory_order_seq_cst))

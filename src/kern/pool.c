@@ -15,7 +15,7 @@
  *    last written on one CPU come back on another and each of their lines moves
  *    between the caches.  The mbuf pools ask for large magazines: one CPU keeps a few
  *    hundred packets in flight, and with 29-object magazines about a third of the
- *    UDP bench's mbufs changed CPU through the depot (docs/perf.md).
+ *    UDP bench's mbufs changed CPU through the depot (docs/architecture.md, Figures).
  *  - The depot (the shared layer) holds two lockless LIFOs of magazines, full and empty
  *    (lfs, src/lib/lfs.h: push and pop, so the most recently used magazine, whose
  *    lines are warmest, goes out first).  Slots refill from the full list and spill to
