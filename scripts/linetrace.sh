@@ -14,7 +14,6 @@ set -eu
 cd "$(dirname "$0")/.."
 B=build-linetrace
 CARGS="-g -fsanitize=thread -DSMPNET_LINETRACE -mllvm -tsan-instrument-func-entry-exit=false"
-CARGS="$CARGS -mllvm -tsan-instrument-memintrinsics=false"
 mkdir -p "$B"
 clang -O2 -g -mcx16 -c tools/linetrace/linetrace_rt.c -o "$B/linetrace_rt.o"
 if [ ! -f "$B/build.ninja" ]; then

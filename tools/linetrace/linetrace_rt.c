@@ -4,8 +4,8 @@
  *
  * scripts/linetrace.sh compiles smpnet with clang's ThreadSanitizer instrumentation
  * (-fsanitize=thread) but links this file instead of the TSan runtime: every load,
- * store and atomic operation of the instrumented code calls one of the __tsan_*
- * hooks below, which
+ * store, atomic operation and memcpy/memmove/memset call of the instrumented code
+ * calls one of the __tsan_* hooks below, which
  *  - keeps, per 64-byte line (a direct-mapped table tagged by line number), the thread
  *    that wrote it last and the threads that read it since;
  *  - counts a write by a thread other than the last writer (or after another thread
@@ -182,6 +182,39 @@ LT_PLAIN(1) LT_PLAIN(2) LT_PLAIN(4) LT_PLAIN(8) LT_PLAIN(16)
 	  __atomic_compare_exchange_n(a, &c, v, 0, SC, SC); return c; }
 LT_ATOMIC(8, uint8_t) LT_ATOMIC(16, uint16_t) LT_ATOMIC(32, uint32_t)
 LT_ATOMIC(64, uint64_t) LT_ATOMIC(128, unsigned __int128)
+
+/* memcpy, memmove and memset: one access per line they touch */
+static void
+lt_range(const void *addr, unsigned long n, int write, uintptr_t pc)
+{
+	uintptr_t a = (uintptr_t)addr & ~(uintptr_t)63, end = (uintptr_t)addr + n;
+
+	for (; n != 0 && a < end; a += 64)
+		lt_access((const void *)a, write, pc);
+}
+
+void *
+__tsan_memcpy(void *dst, const void *src, unsigned long n)
+{
+	lt_range(src, n, 0, LT_PC);
+	lt_range(dst, n, 1, LT_PC);
+	return __builtin_memcpy(dst, src, n);
+}
+
+void *
+__tsan_memmove(void *dst, const void *src, unsigned long n)
+{
+	lt_range(src, n, 0, LT_PC);
+	lt_range(dst, n, 1, LT_PC);
+	return __builtin_memmove(dst, src, n);
+}
+
+void *
+__tsan_memset(void *dst, int c, unsigned long n)
+{
+	lt_range(dst, n, 1, LT_PC);
+	return __builtin_memset(dst, c, n);
+}
 
 void __tsan_atomic_thread_fence(int mo) { (void)mo; __atomic_thread_fence(SC); }
 void __tsan_atomic_signal_fence(int mo) { (void)mo; __atomic_signal_fence(SC); }
