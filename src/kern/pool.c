@@ -26,8 +26,8 @@
  *    their link (pm_link) is touched only by lfs calls.
  *  - Behind the magazines, under the depot mutex pd_lock (the rare slow path): a free
  *    list of loose objects (used with POOL_NOCACHE and when no magazine can be
- *    allocated) and the backing store, chunks of objects carved by a bump pointer,
- *    never more than maxitems objects in all.
+ *    allocated) and the backing store, chunks of objects carved by a bump pointer per
+ *    slot, never more than maxitems objects reserved in all chunks together.
  *  - Teardown counts every object found in a magazine, the depot lists and the free
  *    list; it must equal the number carved, otherwise an object is still out (-EBUSY).
  *
@@ -100,6 +100,8 @@ struct pool_slot {
 	_Atomic uint64_t ps_fails;	/* [a] relaxed */
 	_Atomic uint64_t ps_dgets;	/* [a] relaxed */
 	_Atomic uint64_t ps_dputs;	/* [a] relaxed */
+	char		*ps_bump;	/* [W pd_lock] next object of this slot's chunk */
+	unsigned	 ps_left;	/* [W pd_lock] objects left at ps_bump */
 } __cacheline_aligned;
 
 enum { DEPOT_FULL, DEPOT_EMPTY };
@@ -108,8 +110,7 @@ struct pool_depot {
 	struct lfs	 pd_mags[2];	/* [a] full and empty magazines (lockless LIFOs) */
 	pthread_mutex_t	 pd_lock;
 	void		*pd_free;	/* [W pd_lock] loose objects, linked in their 1st word */
-	char		*pd_bump;	/* [W pd_lock] next object to carve */
-	unsigned	 pd_left;	/* [W pd_lock] objects left at pd_bump */
+	uint64_t	 pd_reserved;	/* [W pd_lock] objects in all chunks, carved or not */
 	struct pool_chunk *pd_chunks;	/* [W pd_lock] */
 	struct pool_mag	*pd_allmags;	/* [W pd_lock] every magazine (pm_all list) */
 	_Atomic uint64_t pd_nalloc;	/* [a] written under pd_lock, read relaxed */
@@ -158,19 +159,25 @@ pool_depot_pop(struct pool *p, int which)
 	return lfs_pop(&p->p_depot.pd_mags[which]);
 }
 
-/* A new chunk for the bump pointer.  Called with pd_lock held. */
+/*
+ * A new chunk for slot s's bump pointer.  Called with pd_lock held.  Each slot carves
+ * from chunks of its own, so objects first handed to different CPUs do not share pages.
+ * No line is shared then either way, but on the machines measured the hardware
+ * prefetchers of one core pull in the neighbouring objects that another core is writing:
+ * in bench udp at 2 CPUs, mbufs of the two CPUs interleaved in the same pages cost about
+ * a fifth of the rate (docs/architecture.md, Figures).
+ */
 static bool
-pool_backing_grow(struct pool *p)
+pool_backing_grow(struct pool *p, struct pool_slot *s)
 {
 	struct pool_depot *d = &p->p_depot;
-	uint64_t nalloc = atomic_load_explicit(&d->pd_nalloc, memory_order_relaxed);
 	size_t n = POOL_CHUNK / p->p_stride;
 	struct pool_chunk *c;
 
 	if (n == 0)
 		n = 1;
-	if (p->p_max != 0 && n > p->p_max - nalloc)
-		n = p->p_max - nalloc;
+	if (p->p_max != 0 && n > p->p_max - d->pd_reserved)
+		n = p->p_max - d->pd_reserved;
 	if (n == 0 || (c = malloc(sizeof(*c))) == NULL)
 		return false;
 	c->pc_mem = aligned_alloc(p->p_align, n * p->p_stride);
@@ -181,16 +188,33 @@ pool_backing_grow(struct pool *p)
 	POOL_POISON(c->pc_mem, n * p->p_stride);
 	c->pc_next = d->pd_chunks;
 	d->pd_chunks = c;
-	d->pd_bump = c->pc_mem;
-	d->pd_left = (unsigned)n;
+	d->pd_reserved += n;
+	s->ps_bump = c->pc_mem;
+	s->ps_left = (unsigned)n;
 	return true;
 }
 
-/* An object from the free list or the bump pointer; NULL at maxitems or ENOMEM. */
+/*
+ * The slot whose chunk to carve from: s's own, a new one, or - at maxitems, when every
+ * object is reserved to some chunk - any slot's that has objects left.  pd_lock held.
+ */
+static struct pool_slot *
+pool_backing_carver(struct pool *p, struct pool_slot *s)
+{
+	if (s->ps_left > 0 || pool_backing_grow(p, s))
+		return s;
+	for (int i = 0; i <= p->p_ncpu; i++)
+		if (p->p_slots[i].ps_left > 0)
+			return &p->p_slots[i];
+	return NULL;
+}
+
+/* An object from the free list or a bump pointer; NULL at maxitems or ENOMEM. */
 static void *
-pool_backing_get(struct pool *p)
+pool_backing_get(struct pool *p, struct pool_slot *s)
 {
 	struct pool_depot *d = &p->p_depot;
+	struct pool_slot *c;
 	void *obj = NULL;
 
 	pthread_mutex_lock(&d->pd_lock);
@@ -198,11 +222,11 @@ pool_backing_get(struct pool *p)
 		obj = d->pd_free;
 		POOL_UNPOISON(obj, p->p_stride);
 		memcpy(&d->pd_free, obj, sizeof(void *));
-	} else if (d->pd_left > 0 || pool_backing_grow(p)) {
-		obj = d->pd_bump;
+	} else if ((c = pool_backing_carver(p, s)) != NULL) {
+		obj = c->ps_bump;
 		POOL_UNPOISON(obj, p->p_stride);
-		d->pd_bump += p->p_stride;
-		d->pd_left--;
+		c->ps_bump += p->p_stride;
+		c->ps_left--;
 		atomic_store_explicit(&d->pd_nalloc,
 		    atomic_load_explicit(&d->pd_nalloc, memory_order_relaxed) + 1,
 		    memory_order_relaxed);
@@ -277,7 +301,7 @@ pool_slot_get(struct pool *p, struct pool_slot *s, bool shared)
 	}
 	if (pool_slot_refill(p, s, shared))
 		return pool_mag_pop(p, s->ps_loaded);
-	return pool_backing_get(p);
+	return pool_backing_get(p, s);
 }
 
 /* A new empty magazine, entered in the pool's list of all magazines; NULL if none. */
@@ -368,7 +392,7 @@ pool_get(struct pool *p)
 	void *obj;
 
 	if (p->p_flags & POOL_NOCACHE)
-		obj = pool_backing_get(p);
+		obj = pool_backing_get(p, s);
 	else
 		obj = pool_slot_get(p, s, shared);
 	pool_stat_inc(obj != NULL ? &s->ps_gets : &s->ps_fails, shared);

@@ -2,7 +2,7 @@
  * test_pool.c - object pools: distinct aligned objects, exhaustion (NULL, counted),
  * -EBUSY teardown with objects out, teardown after every object came back (per-CPU
  * slots, the shared slot, depot exchanges and POOL_NOCACHE), large magazines keeping a
- * CPU's swing out of the depot, bad arguments.
+ * CPU's swing out of the depot, per-CPU chunks (and maxitems across them), bad arguments.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -154,6 +154,66 @@ test_large_magazines(void **state)
 	assert_true(swing_depot_traffic(0) >= 200 * 2);
 }
 
+/* Objects first carved for different CPUs come from different chunks (pages). */
+static void
+test_slot_chunks(void **state)
+{
+	struct kshim ks = { 0 };
+	struct pool *p = pool_create("t", 256, 64, 0, 2, kshim_kern(&ks));
+	static void *objs[2][64];
+	uintptr_t lo[2] = { UINTPTR_MAX, UINTPTR_MAX }, hi[2] = { 0, 0 };
+
+	(void)state;
+	assert_non_null(p);
+	for (int i = 0; i < 64; i++)		/* the two CPUs take turns */
+		for (int cpu = 0; cpu < 2; cpu++) {
+			kshim_become_cpu(&ks, cpu);
+			assert_non_null(objs[cpu][i] = pool_get(p));
+			if ((uintptr_t)objs[cpu][i] < lo[cpu])
+				lo[cpu] = (uintptr_t)objs[cpu][i];
+			if ((uintptr_t)objs[cpu][i] > hi[cpu])
+				hi[cpu] = (uintptr_t)objs[cpu][i];
+		}
+	/* each CPU's objects lie in one 64-object run of its own chunk: no overlap */
+	assert_true(hi[0] - lo[0] == 63 * 256 && hi[1] - lo[1] == 63 * 256);
+	assert_true(hi[0] < lo[1] || hi[1] < lo[0]);
+	for (int cpu = 0; cpu < 2; cpu++) {
+		kshim_become_cpu(&ks, cpu);
+		for (int i = 0; i < 64; i++)
+			pool_put(p, objs[cpu][i]);
+	}
+	kshim_become_cpu(&ks, -1);
+	assert_int_equal(pool_destroy(p), 0);
+}
+
+/* maxitems counts every slot's chunk: once one CPU's chunk holds them all, the other
+ * CPU carves from it rather than failing or going over the limit. */
+static void
+test_slot_chunks_limit(void **state)
+{
+	struct kshim ks = { 0 };
+	struct pool *p = pool_create_flags("t", 64, 64, 300, 2, kshim_kern(&ks), POOL_NOCACHE);
+	static void *objs[301];
+	struct pool_stats st;
+	int n = 0;
+
+	(void)state;
+	assert_non_null(p);
+	kshim_become_cpu(&ks, 0);
+	assert_non_null(objs[n++] = pool_get(p));	/* CPU 0 reserves all 300 */
+	kshim_become_cpu(&ks, 1);
+	while (n < 301 && (objs[n] = pool_get(p)) != NULL)
+		n++;
+	assert_int_equal(n, 300);
+	pool_stats(p, &st);
+	assert_int_equal(st.nalloc, 300);
+	assert_int_equal(st.fails, 1);
+	for (int i = 0; i < n; i++)
+		pool_put(p, objs[i]);
+	kshim_become_cpu(&ks, -1);
+	assert_int_equal(pool_destroy(p), 0);
+}
+
 static void
 test_exhaustion(void **state)
 {
@@ -228,6 +288,8 @@ main(void)
 		cmocka_unit_test(test_percpu_slots),
 		cmocka_unit_test(test_nocache),
 		cmocka_unit_test(test_large_magazines),
+		cmocka_unit_test(test_slot_chunks),
+		cmocka_unit_test(test_slot_chunks_limit),
 		cmocka_unit_test(test_exhaustion),
 		cmocka_unit_test(test_large_objects),
 		cmocka_unit_test(test_bad_args),
