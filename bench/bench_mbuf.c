@@ -11,9 +11,9 @@
  *                   and kern_giant_exit() of a kern running in giant mode (the giant
  *                   lock the whole stack takes in that mode)
  * Cases *-getfree-Ncpu: each thread gets a burst of BURST and frees it (the magazines
- * absorb it: the depot is not touched).  Cases mbuf-getfree-b96-Ncpu: bursts of 96,
- * more than a slot's two 30-object magazines, so every burst takes full magazines from
- * the depot and gives them back (the depot's lists at a high rate; shared by both
+ * absorb it: the depot is not touched).  Cases mbuf-getfree-b320-Ncpu: bursts of 320,
+ * more than a slot's two 125-object magazines (mbuf pools use POOL_LARGEMAG), so every
+ * burst takes full magazines from the depot and gives them back (the depot's lists at a high rate; shared by both
  * threads in the 2cpu case).  Case mbuf-xcpu-2cpu: CPU 0
  * gets mbufs and passes them through a single-producer ring to CPU 1, which frees them
  * (a packet received on one CPU and consumed on another): the frees fill magazines on
@@ -38,7 +38,7 @@
 #include "mbuf/mbuf.h"
 
 #define BURST		16
-#define BURST_MAX	96
+#define BURST_MAX	320
 #define MAXTHR		2
 #define MAXREPEAT	1000
 
@@ -290,8 +290,8 @@ bench_kern_mbuf(const struct bench_opts *opts)
 		{ "mbuf-getfree-2cpu", false, 2, false, BURST },
 		{ "cluster-getfree-1cpu", true, 1, false, BURST },
 		{ "cluster-getfree-2cpu", true, 2, false, BURST },
-		{ "mbuf-getfree-b96-1cpu", false, 1, false, BURST_MAX },
-		{ "mbuf-getfree-b96-2cpu", false, 2, false, BURST_MAX },
+		{ "mbuf-getfree-b320-1cpu", false, 1, false, BURST_MAX },
+		{ "mbuf-getfree-b320-2cpu", false, 2, false, BURST_MAX },
 		{ "mbuf-xcpu-2cpu", false, 2, true, BURST },
 	};
 	int error;
