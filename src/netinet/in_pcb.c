@@ -1,6 +1,7 @@
 /*
  * in_pcb.c - PCB tables: liburcu cds_lfht hashes for exact 4-tuples and bound groups,
- * SO_REUSEPORT groups with RCU member arrays, lock-free ephemeral port allocation.
+ * SO_REUSEPORT groups with RCU member arrays, ephemeral ports from per-CPU cursors, port
+ * stripes that make a bind's overlap check one step with its claim.
  * Design, invariants and calling contexts: in_pcb.h.
  *
  * Why cds_lfht: a well-kept lock-free RCU hash table (Triplett/McKenney/Walpole's
@@ -22,10 +23,21 @@
  * A group's g_reuseaddr / g_reuseport say whether every member set the option.  The
  * wildcard-after-specific check needs "the specific members on this port" without a
  * table walk: t_ports counts, per port, the specific members and those of them without
- * SO_REUSEADDR / SO_REUSEPORT (atomics, updated at join and leave).  The overlap checks
- * are a look before the insert, not one atomic step with it: two binds racing on the
- * wildcard and a specific address of one port may both succeed (the exact-key claim
- * stays atomic).
+ * SO_REUSEADDR / SO_REUSEPORT (updated at join and leave).
+ *
+ * Port stripes: the overlap checks look at other keys than the one being claimed (the
+ * wildcard group, the port's counts), so add_unique alone cannot make them atomic with
+ * the claim.  Each table has INPCB_PORTLOCKS mutexes (class "inpcb_port"), port p's
+ * stripe being t_portlock[p % INPCB_PORTLOCKS].  Whatever checks overlap and then adds
+ * or removes a binding of a port holds that port's stripe from the check to the end of
+ * the change: a bind with an explicit port (check, group join, count), an ephemeral bind
+ * for each candidate port it tries, and the leave at detach (group leave, count).  So on
+ * one port these run one at a time, the checks see every earlier bind and leave whole,
+ * and concurrent binds end as some serial order of them would.  The exact-key claim is
+ * still add_unique, and a group's members still change under its spin lock (taken
+ * inside the stripe), so lookups, which take neither, are unchanged.  Connect, disconnect
+ * and exact-key inserts change no binding (an unbound connect binds first, as above) and
+ * take no stripe.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,6 +52,7 @@
 #include "netinet/in_pcb.h"
 
 static const struct klock_class inpcb_group_class = { "inpcb_group" };
+static const struct klock_class inpcb_port_class = { "inpcb_port" };
 
 /*
  * ThreadSanitizer cannot see liburcu-cds's publication (rcu_assign_pointer inside an
@@ -54,6 +67,7 @@ static const struct klock_class inpcb_group_class = { "inpcb_group" };
 #endif
 
 #define INPCB_RETRIES	64
+#define INPCB_PORTLOCKS	64	/* port stripes per table (a power of two) */
 
 struct inpcb_members {
 	struct psz_head		 im_psz;
@@ -61,6 +75,11 @@ struct inpcb_members {
 	struct inpcb		*im_m[];	/* [I] */
 };
 
+/*
+ * g_dead, g_reuse*, g_count and g_all change only at join and leave, under g_lock taken
+ * inside the port's stripe; g_recv is also republished (connect, disconnect) under
+ * g_lock alone.
+ */
 struct inpcb_group {
 	struct cds_lfht_node	 g_node;	/* [R] node in the bound table */
 	struct inpcb_key	 g_key;		/* [I] */
@@ -85,10 +104,15 @@ struct inpcb_conn {
 
 /* Specific-address members of one port (see the file comment). */
 struct inpcb_portcount {
-	_Atomic uint32_t	 pc_n;		/* [a] members */
-	_Atomic uint32_t	 pc_noaddr;	/* [a] of them without INP_REUSEADDR */
-	_Atomic uint32_t	 pc_noport;	/* [a] of them without INP_REUSEPORT */
+	uint32_t		 pc_n;		/* [L port stripe] members */
+	uint32_t		 pc_noaddr;	/* [L port stripe] of them without REUSEADDR */
+	uint32_t		 pc_noport;	/* [L port stripe] of them without REUSEPORT */
 };
+
+/* One port stripe's lock, on a cache line of its own (binds of other stripes). */
+struct inpcb_portlock {
+	struct kmutex		 pl_lock;	/* class inpcb_port */
+} __cacheline_aligned;
 
 struct eph_cursor {
 	_Atomic uint32_t	 ec_next;	/* [c] or [a] on the foreign slot */
@@ -103,6 +127,8 @@ struct inpcbtable {
 	uint64_t		 t_seed;	/* [I] hash seed */
 	void			*t_cursor;	/* [I] per-CPU struct eph_cursor */
 	struct inpcb_portcount	*t_ports;	/* [I] 65536, indexed by host-order port */
+	int			 t_nportlock;	/* [I] stripes initialised */
+	struct inpcb_portlock	 t_portlock[INPCB_PORTLOCKS];	/* [I] port_lock() */
 	/*
 	 * [a] Bumped after every change a lookup can see (conn insert/remove, group
 	 * insert/remove, a group's receivers republished), before anything it unlinked is
@@ -118,6 +144,13 @@ table_changed(struct inpcbtable *t)
 {
 	/* release: pairs with the acquire load in in_pcblookup_cached() */
 	atomic_fetch_add_explicit(&t->t_gen, 1, memory_order_release);
+}
+
+/* The stripe of port lport (network order). */
+static struct kmutex *
+port_lock(struct inpcbtable *t, uint16_t lport)
+{
+	return &t->t_portlock[ntohs(lport) & (INPCB_PORTLOCKS - 1)].pl_lock;
 }
 
 /* ---- keys ---- */
@@ -350,29 +383,36 @@ group_join(struct inpcbtable *t, const struct inpcb_key *k, struct inpcb *inp,
 	return r == -EAGAIN ? -EADDRINUSE : r;
 }
 
-/* Count a specific-address member of k's port in (delta 1) or out (delta -1). */
+/*
+ * Count a specific-address member of k's port in (delta 1) or out (delta -1).  The
+ * port's stripe held.
+ */
 static void
 ports_count(struct inpcbtable *t, const struct inpcb_key *k, unsigned opts, int delta)
 {
 	struct inpcb_portcount *pc = &t->t_ports[ntohs(k->ik_lport)];
 
+	KMUTEX_ASSERT_HELD(port_lock(t, k->ik_lport));
 	if (addr_any(&k->ik_laddr))
 		return;
-	/* relaxed: counts read by the overlap check, which is a look, not a claim */
-	atomic_fetch_add_explicit(&pc->pc_n, (uint32_t)delta, memory_order_relaxed);
+	pc->pc_n += (uint32_t)delta;
 	if (!(opts & INP_REUSEADDR))
-		atomic_fetch_add_explicit(&pc->pc_noaddr, (uint32_t)delta, memory_order_relaxed);
+		pc->pc_noaddr += (uint32_t)delta;
 	if (!(opts & INP_REUSEPORT))
-		atomic_fetch_add_explicit(&pc->pc_noport, (uint32_t)delta, memory_order_relaxed);
+		pc->pc_noport += (uint32_t)delta;
 }
 
-/* Remove inp from its group; the last member kills and unlinks the group. */
+/*
+ * Remove inp from its group and count it out of the port; the last member kills and
+ * unlinks the group.  The port's stripe held.
+ */
 static void
 group_leave(struct inpcbtable *t, struct inpcb *inp)
 {
 	struct inpcb_group *g = inp->inp_group;
 	bool dead = false;
 
+	KMUTEX_ASSERT_HELD(port_lock(t, g->g_key.ik_lport));
 	kspin_enter(&g->g_lock);
 	for (uint32_t i = 0; i < g->g_count; i++) {
 		if (g->g_all[i] == inp) {
@@ -438,8 +478,12 @@ in_pcbtable_create(struct kern *k, uint16_t eph_lo, uint16_t eph_hi,
 	    CDS_LFHT_ACCOUNTING, &urcu_memb_flavor, NULL);
 	t->t_cursor = pcpu_alloc(k, sizeof(struct eph_cursor));
 	t->t_ports = calloc(65536, sizeof(*t->t_ports));
+	for (; t->t_nportlock < INPCB_PORTLOCKS; t->t_nportlock++)
+		if (kmutex_init(&t->t_portlock[t->t_nportlock].pl_lock, k,
+		    &inpcb_port_class) != 0)
+			break;
 	if (t->t_conn == NULL || t->t_bound == NULL || t->t_cursor == NULL ||
-	    t->t_ports == NULL) {
+	    t->t_ports == NULL || t->t_nportlock < INPCB_PORTLOCKS) {
 		in_pcbtable_destroy(t);
 		errno = ENOMEM;
 		return NULL;
@@ -465,6 +509,8 @@ in_pcbtable_destroy(struct inpcbtable *t)
 		(void)cds_lfht_destroy(t->t_bound, NULL);
 	pcpu_free(t->t_cursor);
 	free(t->t_ports);
+	for (int i = 0; i < t->t_nportlock; i++)
+		kmutex_fini(&t->t_portlock[i].pl_lock);
 	free(t);
 }
 
@@ -502,6 +548,7 @@ bind_overlaps_wild(struct inpcbtable *t, const struct inpcb_key *k, unsigned opt
 	struct inpcb_key wk;
 	bool taken = false;
 
+	KMUTEX_ASSERT_HELD(port_lock(t, k->ik_lport));
 	key_bound(&wk, k->ik_family, NULL, k->ik_lport);
 	psz_read_enter();
 	if ((g = group_find(t, &wk)) != NULL) {
@@ -520,17 +567,18 @@ bind_overlaps_spec(struct inpcbtable *t, const struct inpcb_key *k, unsigned opt
 {
 	struct inpcb_portcount *pc = &t->t_ports[ntohs(k->ik_lport)];
 
-	/* relaxed: see ports_count() */
-	if (atomic_load_explicit(&pc->pc_n, memory_order_relaxed) == 0)
+	KMUTEX_ASSERT_HELD(port_lock(t, k->ik_lport));
+	if (pc->pc_n == 0)
 		return false;
-	if ((opts & INP_REUSEADDR) &&
-	    atomic_load_explicit(&pc->pc_noaddr, memory_order_relaxed) == 0)
+	if ((opts & INP_REUSEADDR) && pc->pc_noaddr == 0)
 		return false;
-	return !((opts & INP_REUSEPORT) &&
-	    atomic_load_explicit(&pc->pc_noport, memory_order_relaxed) == 0);
+	return !((opts & INP_REUSEPORT) && pc->pc_noport == 0);
 }
 
-/* Would binding k with opts overlap another binding of its port (wildcard rules)? */
+/*
+ * Would binding k with opts overlap another binding of its port (wildcard rules)?  The
+ * port's stripe held, so the answer stands until it is released.
+ */
 static bool
 bind_overlaps(struct inpcbtable *t, const struct inpcb_key *k, unsigned opts)
 {
@@ -555,6 +603,28 @@ eph_next(struct inpcbtable *t)
 	return (uint16_t)(t->t_eph_lo + v % span);
 }
 
+/*
+ * Bind inp to k (port chosen), checked and claimed with opts, under the port's stripe:
+ * the overlap check, the group join and the count are one step for every other bind or
+ * leave of the port.  The count uses inp_opts, as the leave does.  0, -EADDRINUSE,
+ * -ENOMEM.
+ */
+static int
+bind_port(struct inpcb *inp, const struct inpcb_key *k, unsigned opts)
+{
+	struct inpcbtable *t = inp->inp_table;
+	struct kmutex *pl = port_lock(t, k->ik_lport);
+	int r;
+
+	kmutex_enter(pl);
+	if (bind_overlaps(t, k, opts))
+		r = -EADDRINUSE;
+	else if ((r = group_join(t, k, inp, opts)) == 0)
+		ports_count(t, k, inp->inp_opts, 1);
+	kmutex_exit(pl);
+	return r;
+}
+
 static int
 bind_ephemeral(struct inpcb *inp, struct inpcb_key *k)
 {
@@ -565,9 +635,7 @@ bind_ephemeral(struct inpcb *inp, struct inpcb_key *k)
 		int r;
 
 		k->ik_lport = htons(eph_next(t));
-		if (bind_overlaps(t, k, 0))
-			continue;
-		if ((r = group_join(t, k, inp, 0)) != -EADDRINUSE)
+		if ((r = bind_port(inp, k, 0)) != -EADDRINUSE)
 			return r;
 	}
 	return -EAGAIN;
@@ -585,16 +653,9 @@ in_pcbbind(struct inpcb *inp, int family, const union inpcb_addr *laddr, uint16_
 		return -EINVAL;
 	key_bound(&k, family, laddr, lport);
 	inp->inp_opts = opts;
-	if (lport == 0)
-		r = bind_ephemeral(inp, &k);
-	else if (bind_overlaps(inp->inp_table, &k, opts))
-		r = -EADDRINUSE;
-	else
-		r = group_join(inp->inp_table, &k, inp, opts);
-	if (r == 0) {
+	r = lport == 0 ? bind_ephemeral(inp, &k) : bind_port(inp, &k, opts);
+	if (r == 0)
 		inp->inp_key = k;
-		ports_count(inp->inp_table, &k, opts, 1);
-	}
 	return r;
 }
 
@@ -702,8 +763,14 @@ in_pcbdetach(struct inpcb *inp)
 {
 	if (inp->inp_conn != NULL)
 		conn_remove(inp);
-	if (inp->inp_group != NULL)
+	if (inp->inp_group != NULL) {
+		struct inpcb_group *g = inp->inp_group;
+		struct kmutex *pl = port_lock(inp->inp_table, g->g_key.ik_lport);
+
+		kmutex_enter(pl);
 		group_leave(inp->inp_table, inp);
+		kmutex_exit(pl);
+	}
 	psz_defer(&inp->inp_psz, inp_free_rcu);
 }
 

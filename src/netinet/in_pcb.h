@@ -17,17 +17,21 @@
  * last answer (in_pcblookup_cached, used by lazy receive's early demultiplexer).
  *
  * Writers take no table-wide lock.  cds_lfht_add_unique() makes group creation atomic
- * (the port is taken by whoever inserts first); a group's membership changes under the
+ * (the key is taken by whoever inserts first); a group's membership changes under the
  * group's own spin lock; an emptied group is marked dead and removed, and a binder that
- * meets a dead group retries.  Ephemeral ports are picked from per-CPU cursors and
- * claimed with the same add_unique, so no lock is shared between CPUs.
+ * meets a dead group retries.  The wildcard/specific overlap checks and the claim (or
+ * the leave) they guard run under the port's stripe, one of a few mutexes per table
+ * hashed by port (in_pcb.c), so binds of one port end as some serial order would.
+ * Ephemeral ports are picked from per-CPU cursors and claimed the same way, one
+ * candidate port's stripe at a time.
  *
  * Lifetimes: PCBs, groups and member arrays are freed after a grace period (psz_defer),
  * so a reader may use what it found until its read section ends.
  *
  * Calling context: in_pcbbind/connect/disconnect/detach are called with the owning
- * socket's lock held (any thread; they never sleep: they spin briefly on a group lock);
- * lookups any thread inside a psz read section.  Errors are negative errnos.
+ * socket's lock held, outside any read section (any thread; bind, an unbound connect and
+ * detach may sleep briefly on a port stripe; all spin briefly on a group lock); lookups
+ * any thread inside a psz read section, taking no lock.  Errors are negative errnos.
  */
 #ifndef SMPNET_NETINET_IN_PCB_H
 #define SMPNET_NETINET_IN_PCB_H
