@@ -89,8 +89,8 @@ bu_handle(struct bu_ep *e, ssize_t n)
 		    sizeof(e->from));
 		return;
 	}
-	/* The first echo opens the rest of the window, from the flow's own CPU. */
-	for (int w = e->opened ? WINDOW - 1 : 0; w < WINDOW; w++)
+	/* One for one; the first echo opens the whole window, from the flow's own CPU. */
+	for (int i = 0, k = e->opened ? 1 : WINDOW; i < k; i++)
 		(void)smpnet_send(e->so, e->buf, PAYLOAD, 0);
 	e->opened = true;
 }
